@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: pure unit tests need nothing; everything else talks to a real S3 server over the
+// network, which test/support/global-setup.ts finds or starts once per run.
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/http/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          // Suites share one S3 server; two files at a time keeps a 2-core CI machine responsive.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
