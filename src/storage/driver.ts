@@ -1,0 +1,107 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The storage port: what Stowage needs from a backend, nothing more. One implementation per backend
+ * (S3, local disk); one contract suite (test/contract) runs against each. Keys here are full backend
+ * keys (profile prefix included). Drivers translate their own failures into catalogue errors
+ * (src/errors.ts): OBJECT_NOT_FOUND, OBJECT_EXISTS, PRECONDITION_FAILED, RANGE_NOT_SATISFIABLE,
+ * STORAGE_UNAVAILABLE, STORAGE_TIMEOUT, STORAGE_ERROR — nothing above a driver sees SDK errors.
+ */
+
+/** What Stowage records with every object and returns from head/get, identically for every driver. */
+export interface ObjectMetadata {
+  contentType: string;
+  cacheControl?: string;
+  /** The Content-Disposition stored on the object (so direct/presigned reads get it too). */
+  contentDisposition?: string;
+  /** Original client filename, NFC, control characters stripped. */
+  originalName?: string;
+  /** Hex SHA-256 of the body, when the driver can persist it (see the driver's docs). */
+  sha256?: string;
+}
+
+export interface ObjectInfo extends ObjectMetadata {
+  key: string;
+  size: number;
+  /** Strong entity tag, quoted as in HTTP (`"abc…"`). */
+  etag: string;
+  lastModified: Date;
+}
+
+export interface PutInput {
+  key: string;
+  /**
+   * The body. If it errors (size limit hit, client gone, …) the write is abandoned, nothing becomes
+   * visible, and `put` rejects with the body's own error so the caller sees why.
+   */
+  body: Readable;
+  metadata: ObjectMetadata;
+  /** false ⇒ create-only: the write fails with OBJECT_EXISTS when the key exists, decided atomically by the backend. */
+  overwrite: boolean;
+  /** Exact body length when the caller knows it (raw PUT with Content-Length). */
+  contentLength?: number;
+  /** Aborting destroys the body and cleans up anything partial before `put` rejects. */
+  signal?: AbortSignal;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface ByteRange {
+  /** Inclusive offsets, as in HTTP `bytes=start-end`. */
+  start: number;
+  end: number;
+}
+
+export interface GetInput {
+  key: string;
+  range?: ByteRange;
+  /** Quoted entity tags from If-None-Match; a match resolves with `notModified`. */
+  ifNoneMatch?: string;
+  signal?: AbortSignal;
+}
+
+export type GetResult =
+  | { notModified: true; info: Pick<ObjectInfo, 'etag'> & Partial<ObjectInfo> }
+  | { notModified: false; info: ObjectInfo; body: Readable; range?: ByteRange & { total: number } };
+
+export interface ListInput {
+  prefix: string;
+  cursor?: string;
+  limit: number;
+}
+
+export interface ListResult {
+  objects: Array<Pick<ObjectInfo, 'key' | 'size' | 'etag' | 'lastModified'>>;
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface PresignInput {
+  key: string;
+  expiresInSeconds: number;
+  /** Overrides the stored Content-Disposition for this link (download filename). */
+  contentDisposition?: string;
+}
+
+export interface StorageDriver {
+  readonly kind: 's3' | 'local';
+  put(input: PutInput): Promise<PutResult>;
+  get(input: GetInput): Promise<GetResult>;
+  /** Rejects with OBJECT_NOT_FOUND when absent. */
+  head(key: string): Promise<ObjectInfo>;
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>;
+  list(input: ListInput): Promise<ListResult>;
+  /** A time-limited URL for reading one object without Stowage credentials. */
+  presignGet(input: PresignInput): Promise<{ url: string; expiresAt: Date }>;
+  /** The URL of an object in a public storage (CDN or bucket URL). */
+  publicUrl(key: string): string;
+  /** Readiness: resolves when the backend is reachable and the bucket/directory usable. */
+  check(): Promise<void>;
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}
