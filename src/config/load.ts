@@ -33,7 +33,8 @@ export function interpolate(value: unknown, env: Env, path: string, missing: str
     });
     return result === '' ? undefined : result;
   }
-  if (Array.isArray(value)) return value.map((item, index) => interpolate(item, env, `${path}[${index}]`, missing));
+  if (Array.isArray(value))
+    return value.map((item, index) => interpolate(item, env, `${path}[${index}]`, missing));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {

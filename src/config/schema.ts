@@ -31,7 +31,10 @@ const duration = (fallback: string) =>
     .transform((value, ctx) => {
       const seconds = parseDurationSeconds(value);
       if (seconds === undefined) {
-        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. "15m")` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid duration ${JSON.stringify(value)} (use e.g. "15m")`,
+        });
         return z.NEVER;
       }
       return seconds;
@@ -57,7 +60,14 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const mediaRange = z
   .string()
   .transform((value) => value.trim().toLowerCase())
-  .pipe(z.string().regex(/^(\*\/\*|[a-z0-9][\w.+-]*\/(\*|[a-z0-9][\w.+-]*))$/, 'expected a media type like image/png or image/*'));
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^(\*\/\*|[a-z0-9][\w.+-]*\/(\*|[a-z0-9][\w.+-]*))$/,
+        'expected a media type like image/png or image/*',
+      ),
+  );
 
 /** S3 connection settings; shared at the top level, overridable field by field per storage. */
 const s3ConnectionFields = {
@@ -98,10 +108,13 @@ const presign = z
   .strict()
   .prefault({})
   .superRefine((value, ctx) => {
-    if (value.maxTtl > SEVEN_DAYS) ctx.addIssue({ code: 'custom', path: ['maxTtl'], message: 'must be at most 7d (SigV4 limit)' });
+    if (value.maxTtl > SEVEN_DAYS)
+      ctx.addIssue({ code: 'custom', path: ['maxTtl'], message: 'must be at most 7d (SigV4 limit)' });
     if (value.maxTtl < 1) ctx.addIssue({ code: 'custom', path: ['maxTtl'], message: 'must be at least 1s' });
-    if (value.defaultTtl > value.maxTtl) ctx.addIssue({ code: 'custom', path: ['defaultTtl'], message: 'must not exceed maxTtl' });
-    if (value.defaultTtl < 1) ctx.addIssue({ code: 'custom', path: ['defaultTtl'], message: 'must be at least 1s' });
+    if (value.defaultTtl > value.maxTtl)
+      ctx.addIssue({ code: 'custom', path: ['defaultTtl'], message: 'must not exceed maxTtl' });
+    if (value.defaultTtl < 1)
+      ctx.addIssue({ code: 'custom', path: ['defaultTtl'], message: 'must be at least 1s' });
   });
 
 /** Settings every storage has, whatever its driver. */
@@ -110,9 +123,14 @@ const profileFields = {
   prefix: z
     .string()
     .default('')
-    .refine((value) => value === '' || (/^[\w.!*'()/-]+\/$/.test(value) && !value.startsWith('/') && !/(^|\/)\.{1,2}\//.test(value)), {
-      message: 'must be empty or a safe path ending in "/" (e.g. "uploads/")',
-    }),
+    .refine(
+      (value) =>
+        value === '' ||
+        (/^[\w.!*'()/-]+\/$/.test(value) && !value.startsWith('/') && !/(^|\/)\.{1,2}\//.test(value)),
+      {
+        message: 'must be empty or a safe path ending in "/" (e.g. "uploads/")',
+      },
+    ),
   access: z.enum(['public', 'private']).default('private'),
   overwrite: bool.default(false),
   maxFileSize: size('50MiB'),
@@ -134,7 +152,10 @@ const s3Profile = z
     acl: cannedAcl.optional(),
     serverSideEncryption: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']).optional(),
     kmsKeyId: z.string().min(1).optional(),
-    storageClass: z.string().regex(/^[A-Z_]+$/).optional(),
+    storageClass: z
+      .string()
+      .regex(/^[A-Z_]+$/)
+      .optional(),
     partSize: size('8MiB'),
     /** Parts uploaded in parallel per upload; memory per upload ≈ (queueSize + 1) × partSize. */
     queueSize: z.coerce.number().int().min(1).max(16).default(4),
@@ -156,18 +177,29 @@ const storageProfile = z
   .discriminatedUnion('driver', [s3Profile, localProfile])
   .superRefine((profile, ctx) => {
     if (profile.driver !== 's3') return;
-    if (profile.partSize < S3_MIN_PART) ctx.addIssue({ code: 'custom', path: ['partSize'], message: 'must be at least 5MiB (S3 minimum part size)' });
+    if (profile.partSize < S3_MIN_PART)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['partSize'],
+        message: 'must be at least 5MiB (S3 minimum part size)',
+      });
     if (profile.partSize * S3_MAX_PARTS < profile.maxFileSize)
       ctx.addIssue({
         code: 'custom',
         path: ['partSize'],
         message: `too small for maxFileSize: S3 allows ${S3_MAX_PARTS} parts, so partSize must be at least maxFileSize / ${S3_MAX_PARTS}`,
       });
-    if (profile.kmsKeyId && profile.serverSideEncryption !== 'aws:kms' && profile.serverSideEncryption !== 'aws:kms:dsse')
+    if (
+      profile.kmsKeyId &&
+      profile.serverSideEncryption !== 'aws:kms' &&
+      profile.serverSideEncryption !== 'aws:kms:dsse'
+    )
       ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'requires serverSideEncryption aws:kms' });
   });
 
-const storageName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'storage names are lower-case letters, digits, "-" and "_"');
+const storageName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'storage names are lower-case letters, digits, "-" and "_"');
 
 export const configSchema = z
   .object({
@@ -197,7 +229,9 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    storages: z.record(storageName, storageProfile).refine((value) => Object.keys(value).length > 0, 'at least one storage is required'),
+    storages: z
+      .record(storageName, storageProfile)
+      .refine((value) => Object.keys(value).length > 0, 'at least one storage is required'),
   })
   .strict();
 

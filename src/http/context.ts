@@ -1,0 +1,13 @@
+import { AppError } from '../errors.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/** What routes need from the app: the storages by name. Passed explicitly as plugin options. */
+export interface RouteContext {
+  storages: ReadonlyMap<string, Storage>;
+}
+
+export function findStorage(context: RouteContext, name: string): Storage {
+  const storage = context.storages.get(name);
+  if (!storage) throw new AppError('STORAGE_NOT_FOUND', `no storage named "${name}"`);
+  return storage;
+}

@@ -1,0 +1,65 @@
+import { parse as parseContentDisposition } from 'content-disposition';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AppError } from '../../errors.ts';
+import { storeObject } from '../../storage/intake.ts';
+import { validateKey } from '../../storage/keys.ts';
+import { findStorage, type RouteContext } from '../context.ts';
+import { requestBodyStream } from '../request-body.ts';
+import { commonErrors, errorResponse, objectParams, storedObject } from '../schemas.ts';
+
+/**
+ * PUT /v1/storages/{storage}/objects/{key} — a raw streamed body under a caller-chosen key, for
+ * services. Same limits and type checks as multipart uploads; with overwrite off an existing key is
+ * 409 and the stored object stays as it was. The original filename may be given the standard way,
+ * in a Content-Disposition request header.
+ */
+export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
+  // This scope reads bodies itself, as a stream, whatever their type: no JSON or other parsing.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.put(
+    '/v1/storages/:storage/objects/*',
+    {
+      schema: {
+        summary: 'Upload a raw body under a chosen key',
+        params: objectParams,
+        response: {
+          201: storedObject,
+          ...commonErrors,
+          409: errorResponse,
+          411: errorResponse,
+          413: errorResponse,
+          415: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const storage = findStorage(context, request.params.storage);
+      const key = validateKey(request.params['*']);
+      const lengthHeader = request.headers['content-length'];
+      const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
+      if (contentLength !== undefined && !Number.isSafeInteger(contentLength)) {
+        throw new AppError('BAD_REQUEST', 'invalid Content-Length');
+      }
+      const stored = await storeObject(storage, {
+        body: requestBodyStream(request.raw),
+        declaredType: request.headers['content-type'],
+        filename: filenameFrom(request.headers['content-disposition']),
+        key,
+        ...(contentLength !== undefined && { contentLength }),
+      });
+      request.log.info({ storage: storage.name, key, bytes: stored.size }, 'stored object');
+      return reply.code(201).send(stored);
+    },
+  );
+};
+
+function filenameFrom(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  try {
+    return parseContentDisposition(header).parameters.filename;
+  } catch {
+    throw new AppError('BAD_REQUEST', 'invalid Content-Disposition header');
+  }
+}

@@ -1,0 +1,113 @@
+import type {} from '@fastify/multipart';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, isAppError } from '../../errors.ts';
+import { type StoredObject, storeObject } from '../../storage/intake.ts';
+import { backendKey } from '../../storage/storage.ts';
+import { findStorage, type RouteContext } from '../context.ts';
+import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
+
+/** Small non-file fields are tolerated (forms often carry them) but bounded and ignored. */
+const MAX_FIELDS = 32;
+const MAX_FIELD_BYTES = 64 * 1024;
+
+/**
+ * POST /v1/storages/{storage}/objects — multipart/form-data, any number of file parts up to the
+ * profile's maxFiles. Files are streamed one after another (busboy delivers them in order); the
+ * request is all-or-nothing: if any file is refused, the ones already stored are deleted again.
+ */
+export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
+  app.post(
+    '/v1/storages/:storage/objects',
+    {
+      schema: {
+        summary: 'Upload one or more files (multipart/form-data)',
+        consumes: ['multipart/form-data'],
+        params: storageParams,
+        response: {
+          201: z.object({ objects: z.array(storedObject) }),
+          ...commonErrors,
+          409: errorResponse,
+          413: errorResponse,
+          415: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const storage = findStorage(context, request.params.storage);
+      if (!request.isMultipart()) {
+        throw new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'uploads must be multipart/form-data (use PUT for a raw body)',
+        );
+      }
+      const { maxFiles, maxFileSize } = storage.profile;
+      const stored: StoredObject[] = [];
+      try {
+        const parts = request.parts({
+          limits: {
+            // One byte over the limit so busboy never truncates silently at exactly the limit: the
+            // meter sees the extra byte and fails the stream (a truncated file must never be stored).
+            fileSize: maxFileSize + 1,
+            files: maxFiles,
+            fields: MAX_FIELDS,
+            fieldSize: MAX_FIELD_BYTES,
+            parts: maxFiles + MAX_FIELDS,
+            headerPairs: 100,
+          },
+        });
+        for await (const part of parts) {
+          if (part.type !== 'file') continue;
+          stored.push(
+            await storeObject(storage, {
+              body: part.file,
+              declaredType: part.mimetype,
+              filename: part.filename,
+            }),
+          );
+        }
+      } catch (error) {
+        await removeAll(request.log, storage, stored);
+        throw asMultipartError(error);
+      }
+      if (stored.length === 0) throw new AppError('NO_FILES', 'the form contains no file part');
+      request.log.info(
+        { storage: storage.name, files: stored.length, bytes: stored.reduce((sum, o) => sum + o.size, 0) },
+        'stored upload',
+      );
+      return reply.code(201).send({ objects: stored });
+    },
+  );
+};
+
+async function removeAll(
+  log: { warn: (obj: object, msg: string) => void },
+  storage: ReturnType<typeof findStorage>,
+  stored: StoredObject[],
+) {
+  await Promise.all(
+    stored.map((object) =>
+      storage.driver.delete(backendKey(storage, object.key)).catch((error: unknown) => {
+        log.warn(
+          { err: error, storage: storage.name, key: object.key },
+          'could not remove a file of a refused upload',
+        );
+      }),
+    ),
+  );
+}
+
+/**
+ * Busboy reports malformed bodies as plain Errors ("Unexpected end of form", "Malformed part
+ * header"…). Everything else reaching here is already a catalogue or framework error, so a plain
+ * Error from the parser is the client's malformed multipart body. Programming errors stay 500s.
+ */
+function asMultipartError(error: unknown): unknown {
+  if (isAppError(error) || (error as { code?: unknown }).code !== undefined) return error;
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError)
+    return error;
+  if (error instanceof Error) {
+    return new AppError('INVALID_MULTIPART', `malformed multipart body: ${error.message}`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
+import { AppError } from '../errors.ts';
+
+/**
+ * Object keys. Server-generated keys are 128 random bits (hex, so safe on case-insensitive disks and
+ * in URLs) plus an extension from a safe charset: the raw client filename never becomes a key.
+ * Caller-chosen keys (raw PUT) are validated against the rules S3 and filesystems both tolerate.
+ */
+
+const MAX_KEY_BYTES = 1024;
+const MAX_FILENAME_CHARS = 255;
+const safeExtension = /^[a-z0-9]{1,12}$/;
+
+export function generateKey(extension?: string): string {
+  const id = randomBytes(16).toString('hex');
+  return extension ? `${id}.${extension}` : id;
+}
+
+/**
+ * The extension for a generated key: the sniffed type's extension when the content was recognised
+ * (it cannot lie), else the client filename's if it is short and alphanumeric, else none.
+ */
+export function chooseExtension(
+  detectedExtension: string | undefined,
+  filename: string | undefined,
+): string | undefined {
+  if (detectedExtension && safeExtension.test(detectedExtension)) return detectedExtension;
+  if (!filename) return undefined;
+  const extension = extname(filename).slice(1).toLowerCase();
+  return safeExtension.test(extension) ? extension : undefined;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A client filename made fit to keep: Unicode NFC, control and bidi-override characters removed,
+ * any path part dropped, length bounded. Undefined when nothing usable remains.
+ */
+export function sanitizeFilename(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const base = raw.normalize('NFC').replace(controlCharacters, '').split(/[/\\]/).pop() ?? '';
+  const trimmed = base.trim();
+  if (trimmed === '' || trimmed === '.' || trimmed === '..') return undefined;
+  return [...trimmed].slice(0, MAX_FILENAME_CHARS).join('');
+}
+
+/** Throws INVALID_KEY unless `key` is a safe caller-chosen key; returns it unchanged. */
+export function validateKey(key: string): string {
+  const problem = keyProblem(key);
+  if (problem) throw new AppError('INVALID_KEY', `invalid object key: ${problem}`);
+  return key;
+}
+
+function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'it is empty';
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `it is longer than ${MAX_KEY_BYTES} bytes`;
+  if (key.normalize('NFC') !== key) return 'it is not in Unicode NFC form';
+  controlCharacters.lastIndex = 0;
+  if (controlCharacters.test(key)) return 'it contains control characters';
+  if (key.includes('\\')) return 'it contains a backslash';
+  if (key.startsWith('/')) return 'it starts with "/"';
+  if (key.endsWith('/')) return 'it ends with "/"';
+  const segments = key.split('/');
+  if (segments.some((segment) => segment === '')) return 'it contains an empty segment ("//")';
+  if (segments.some((segment) => segment === '.' || segment === '..'))
+    return 'it contains a "." or ".." segment';
+  if (/[\uD800-\uDFFF]/.test(key) && !key.isWellFormed()) return 'it is not valid UTF-8';
+  return undefined;
+}
+
+/** Validates a list prefix: like a key, but may be empty and may end with "/". */
+export function validatePrefix(prefix: string): string {
+  if (prefix === '') return prefix;
+  const probe = prefix.endsWith('/') ? `${prefix}x` : prefix;
+  const problem = keyProblem(probe);
+  if (problem) throw new AppError('BAD_REQUEST', `invalid prefix: ${problem}`);
+  return prefix;
+}
