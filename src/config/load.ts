@@ -22,13 +22,13 @@ const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * from the environment and never sit in the file. A string that ends up empty counts as unset, which
  * lets `${AWS_ENDPOINT_URL_S3:-}` mean "the SDK default" in production.
  */
-export function interpolate(value: unknown, env: Env, path: string, missing: string[]): unknown {
+export function interpolate(value: unknown, env: Env, path: string, missing: Map<string, string>): unknown {
   if (typeof value === 'string') {
     const result = value.replace(reference, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
-      missing.push(`${path}: environment variable ${name} is not set`);
+      missing.set(path, `${path}: environment variable ${name} is not set`);
       return '';
     });
     return result === '' ? undefined : result;
@@ -36,12 +36,15 @@ export function interpolate(value: unknown, env: Env, path: string, missing: str
   if (Array.isArray(value))
     return value.map((item, index) => interpolate(item, env, `${path}[${index}]`, missing));
   if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
+    for (const [key, item] of entries) {
       const resolved = interpolate(item, env, path ? `${path}.${key}` : key, missing);
       if (resolved !== undefined) out[key] = resolved;
     }
-    return out;
+    // A block whose every value is unset is itself unset: `credentials: { accessKeyId:
+    // ${AWS_ACCESS_KEY_ID:-}, … }` with no keys in the environment means "use the provider chain".
+    return entries.length > 0 && Object.keys(out).length === 0 ? undefined : out;
   }
   return value;
 }
@@ -67,10 +70,14 @@ export function parseConfig(document: unknown, env: Env, source = 'config'): Con
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, ['(root): expected a mapping of settings']);
   }
-  const missing: string[] = [];
-  const interpolated = interpolate(document, env, '', missing) as Record<string, unknown>;
+  const missing = new Map<string, string>();
+  const interpolated = (interpolate(document, env, '', missing) ?? {}) as Record<string, unknown>;
   const result = configSchema.safeParse(applyEnvOverrides(interpolated, env));
-  const problems = [...missing, ...(result.success ? [] : formatIssues(result.error))];
+  // A field left empty by a missing variable is reported once, naming the variable.
+  const schemaProblems = result.success
+    ? []
+    : formatIssues(result.error).filter((problem) => !missing.has(problem.split(':', 1)[0] ?? ''));
+  const problems = [...missing.values(), ...schemaProblems];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }

@@ -1,0 +1,66 @@
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config/schema.ts';
+import type { RouteContext } from './http/context.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { listRoutes } from './http/routes/list.ts';
+import { objectRoutes } from './http/routes/objects.ts';
+import { putRoutes } from './http/routes/put.ts';
+import { storageRoutes } from './http/routes/storages.ts';
+import { uploadRoutes } from './http/routes/uploads.ts';
+import { urlRoutes } from './http/routes/urls.ts';
+import { requestId } from './logger.ts';
+import { closeStorages } from './storage/registry.ts';
+import type { Storage } from './storage/storage.ts';
+
+export interface AppDependencies {
+  storages: ReadonlyMap<string, Storage>;
+  logger?: FastifyServerOptions['logger'];
+  /** True once the process is shutting down: readiness fails so the load balancer stops sending. */
+  isDraining?: () => boolean;
+}
+
+/**
+ * Builds the HTTP app from a parsed config and its storages. Never listens: src/server.ts is the
+ * process; tests build apps of their own. Closing the app closes the storages' clients.
+ */
+export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    genReqId: requestId,
+    requestIdHeader: false,
+    disableRequestLogging: false,
+    // Uploads stream for as long as they need up to this deadline; idle sockets are cut sooner.
+    requestTimeout: config.server.requestTimeout * 1000,
+    connectionTimeout: config.server.idleTimeout * 1000,
+    // JSON bodies are small (URL requests); uploads are streamed and limited per storage instead.
+    bodyLimit: 64 * 1024,
+    trustProxy: config.server.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onClose', async () => closeStorages(deps.storages));
+
+  // Limits here are only the fallback; every upload route passes its storage's own limits.
+  await app.register(multipart, { limits: { fileSize: 0, files: 0, fields: 0, parts: 0, headerPairs: 100 } });
+
+  const context: RouteContext = { storages: deps.storages };
+  await app.register(healthRoutes, { ...context, ...(deps.isDraining && { isDraining: deps.isDraining }) });
+  await app.register(storageRoutes, context);
+  await app.register(uploadRoutes, context);
+  await app.register(putRoutes, context);
+  await app.register(objectRoutes, context);
+  await app.register(listRoutes, context);
+  await app.register(urlRoutes, context);
+  return app;
+}

@@ -1,0 +1,37 @@
+import type { ConfigInput } from './schema.ts';
+
+/**
+ * The embedded default: what Stowage runs when no config file is given. The three example storages
+ * of stowage.example.yaml, on the local disk driver under ./data, listening on loopback only — a
+ * newcomer's first run needs no cloud account, and nothing is exposed beyond this machine.
+ */
+export const embeddedDefaultConfig: ConfigInput = {
+  server: { host: '127.0.0.1', port: 8080 },
+  local: { root: './data' },
+  storages: {
+    media: {
+      driver: 'local',
+      access: 'public',
+      maxFileSize: '20MiB',
+      allowedTypes: ['image/*', 'video/*', 'audio/*'],
+      cacheControl: 'public, max-age=31536000, immutable',
+      contentDisposition: 'inline',
+    },
+    private: {
+      driver: 'local',
+      access: 'private',
+      maxFileSize: '100MiB',
+      contentDisposition: 'attachment',
+      presign: { defaultTtl: '15m', maxTtl: '1h' },
+    },
+    exports: {
+      driver: 'local',
+      access: 'private',
+      prefix: 'exports/',
+      maxFileSize: '1GiB',
+      maxFiles: 1,
+      contentDisposition: 'attachment',
+      presign: { defaultTtl: '5m', maxTtl: '15m' },
+    },
+  },
+};

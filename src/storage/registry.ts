@@ -1,0 +1,48 @@
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { createLocalDriver } from './drivers/local/driver.ts';
+import { createLinkSigner } from './drivers/local/signed-links.ts';
+import { resolveS3Connection } from './drivers/s3/connection.ts';
+import { createS3Driver } from './drivers/s3/driver.ts';
+import type { Storage } from './storage.ts';
+
+/**
+ * Builds every configured storage once, at startup: profile + driver. A multipart upload's
+ * create-only reservation outlives the longest request the server allows, plus a margin.
+ */
+export function createStorages(config: Config): Map<string, Storage> {
+  const storages = new Map<string, Storage>();
+  const links = createLinkSigner({
+    secret: config.local.signingSecret ?? randomSecret(),
+    ...(config.local.previousSigningSecret !== undefined && {
+      previousSecret: config.local.previousSigningSecret,
+    }),
+  });
+  for (const [name, profile] of Object.entries(config.storages)) {
+    const driver =
+      profile.driver === 's3'
+        ? createS3Driver({
+            name,
+            profile,
+            connection: resolveS3Connection(config.s3, profile.s3),
+            reservationTtlSeconds: config.server.requestTimeout + 300,
+          })
+        : createLocalDriver({
+            name,
+            profile,
+            directory: resolve(profile.directory ?? join(config.local.root, name)),
+            links,
+            // Empty: links are relative and made absolute against the request's origin, unless the
+            // operator says where clients reach the service.
+            baseUrl: config.local.publicBaseUrl ?? '',
+          });
+    storages.set(name, { name, profile, driver });
+  }
+  return storages;
+}
+
+const randomSecret = () => crypto.getRandomValues(Buffer.alloc(32)).toString('base64url');
+
+export async function closeStorages(storages: ReadonlyMap<string, Storage>): Promise<void> {
+  await Promise.allSettled([...storages.values()].map((storage) => storage.driver.close()));
+}
