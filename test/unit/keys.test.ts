@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.ts';
+import {
+  chooseExtension,
+  generateKey,
+  sanitizeFilename,
+  validateKey,
+  validatePrefix,
+} from '../../src/storage/keys.ts';
+
+describe('generated keys', () => {
+  it('are 128 random bits in hex plus a safe extension', () => {
+    expect(generateKey('png')).toMatch(/^[0-9a-f]{32}\.png$/);
+    expect(generateKey()).toMatch(/^[0-9a-f]{32}$/);
+    const many = new Set(Array.from({ length: 10_000 }, () => generateKey()));
+    expect(many.size).toBe(10_000);
+  });
+
+  it('take the extension from the sniffed type first, the filename only when it is safe', () => {
+    expect(chooseExtension('png', 'photo.jpg')).toBe('png');
+    expect(chooseExtension(undefined, 'report.PDF')).toBe('pdf');
+    expect(chooseExtension(undefined, 'evil.php%00.png ')).toBeUndefined();
+    expect(chooseExtension(undefined, 'x.tar.gz')).toBe('gz');
+    expect(chooseExtension(undefined, 'no-extension')).toBeUndefined();
+    expect(chooseExtension(undefined, 'weird.ext$')).toBeUndefined();
+  });
+});
+
+describe('filenames', () => {
+  it('are NFC, without control or bidi-override characters, without path parts', () => {
+    expect(sanitizeFilename('Cafe\u0301.txt')).toBe('Café.txt');
+    expect(sanitizeFilename('a\u0000b\r\nc.txt')).toBe('abc.txt');
+    expect(sanitizeFilename('invoice\u202Efdp.exe')).toBe('invoicefdp.exe');
+    expect(sanitizeFilename('C:\\fakepath\\photo.png')).toBe('photo.png');
+    expect(sanitizeFilename('../../etc/passwd')).toBe('passwd');
+    expect(sanitizeFilename('..')).toBeUndefined();
+    expect(sanitizeFilename('   ')).toBeUndefined();
+    expect(sanitizeFilename(undefined)).toBeUndefined();
+    expect([...(sanitizeFilename('é'.repeat(400)) ?? '')]).toHaveLength(255);
+  });
+});
+
+describe('caller-chosen keys', () => {
+  const rejects = (key: string) => {
+    try {
+      validateKey(key);
+    } catch (error) {
+      return error instanceof AppError && error.code === 'INVALID_KEY';
+    }
+    return false;
+  };
+
+  it('accepts ordinary nested keys', () => {
+    for (const key of ['a', 'reports/2026/11/q4.pdf', 'ünïcödé/名前.txt', 'a.b/c..d/e', '%2e%2e/literal']) {
+      expect(validateKey(key)).toBe(key);
+    }
+  });
+
+  it('refuses traversal, empty segments, control characters, backslashes and oversize keys', () => {
+    const bad = [
+      '',
+      '.',
+      '..',
+      '../x',
+      'a/../b',
+      'a/./b',
+      'a//b',
+      '/abs',
+      'trailing/',
+      'nul\u0000',
+      'cr\r\nlf',
+      'back\\slash',
+      'x'.repeat(1025),
+      'é'.repeat(513),
+      'e\u0301',
+    ];
+    for (const key of bad) expect(rejects(key), JSON.stringify(key)).toBe(true);
+    expect(rejects('x'.repeat(1024))).toBe(false);
+  });
+
+  it('prefixes may be empty or end with a slash, with the same rules otherwise', () => {
+    expect(validatePrefix('')).toBe('');
+    expect(validatePrefix('reports/')).toBe('reports/');
+    expect(() => validatePrefix('../')).toThrow(AppError);
+  });
+});
