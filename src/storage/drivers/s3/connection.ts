@@ -1,0 +1,117 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3ConnectionConfig } from '../../../config/schema.ts';
+
+/** Connection settings with every default applied; still assignable to S3ConnectionConfig. */
+export interface ResolvedS3Connection {
+  endpoint?: string;
+  publicEndpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  credentials?: NonNullable<S3ConnectionConfig['credentials']>;
+  checksums: 'when_supported' | 'when_required';
+  /** Seconds. */
+  connectTimeout: number;
+  /** Seconds. */
+  requestTimeout: number;
+  maxAttempts: number;
+}
+
+export const connectionDefaults = {
+  region: 'us-east-1',
+  connectTimeout: 3,
+  requestTimeout: 30,
+  maxAttempts: 3,
+} as const;
+
+/** Sockets per client towards S3; lib-storage uses queueSize of them per upload. */
+const MAX_SOCKETS = 64;
+
+/**
+ * Merges the shared connection with a storage's override, field by field (credentials as a whole: a
+ * key id from one place and a secret from another is never meant), then applies the defaults. Idempotent,
+ * so a connection that is already resolved passes through unchanged.
+ */
+export function resolveS3Connection(
+  shared: S3ConnectionConfig,
+  override?: S3ConnectionConfig,
+): ResolvedS3Connection {
+  const merged: S3ConnectionConfig = { ...shared };
+  for (const [field, value] of Object.entries(override ?? {})) {
+    if (value !== undefined) Object.assign(merged, { [field]: value });
+  }
+  const endpoint = merged.endpoint;
+  return {
+    ...(endpoint !== undefined && { endpoint }),
+    ...(merged.publicEndpoint !== undefined && { publicEndpoint: merged.publicEndpoint }),
+    region: merged.region ?? connectionDefaults.region,
+    forcePathStyle: merged.forcePathStyle ?? false,
+    ...(merged.credentials !== undefined && { credentials: { ...merged.credentials } }),
+    // S3-compatible servers (Ceph, older MinIO, R2…) reject the SDK's default CRC32/aws-chunked bodies.
+    checksums: merged.checksums ?? (endpoint !== undefined ? 'when_required' : 'when_supported'),
+    connectTimeout: merged.connectTimeout ?? connectionDefaults.connectTimeout,
+    requestTimeout: merged.requestTimeout ?? connectionDefaults.requestTimeout,
+    maxAttempts: merged.maxAttempts ?? connectionDefaults.maxAttempts,
+  };
+}
+
+export interface S3Clients {
+  /** Talks to S3 (internal endpoint). */
+  client: S3Client;
+  /**
+   * Signs URLs for clients. SigV4 signs the host, so it is configured with the endpoint clients will
+   * use (publicEndpoint), and never sends a request itself.
+   */
+  presignClient: S3Client;
+}
+
+const toIdentity = ({
+  accessKeyId,
+  secretAccessKey,
+  sessionToken,
+}: NonNullable<S3ConnectionConfig['credentials']>) => ({
+  accessKeyId,
+  secretAccessKey,
+  ...(sessionToken !== undefined && { sessionToken }),
+});
+
+/** The S3Client options for one resolved connection; exported for tests. */
+export function s3ClientConfig(
+  connection: ResolvedS3Connection,
+  endpoint: string | undefined,
+): S3ClientConfig {
+  const checksums = connection.checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const requestTimeout = connection.requestTimeout * 1000;
+  return {
+    region: connection.region,
+    ...(endpoint !== undefined && { endpoint }),
+    forcePathStyle: connection.forcePathStyle,
+    // Absent credentials ⇒ the SDK's default provider chain (env, profile, web identity, IMDS…).
+    ...(connection.credentials !== undefined && { credentials: toIdentity(connection.credentials) }),
+    maxAttempts: connection.maxAttempts,
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: connection.connectTimeout * 1000,
+      // Time until S3 starts answering (request body included); throws instead of the default warning.
+      requestTimeout,
+      throwOnRequestTimeout: true,
+      // Inactivity on an established socket: a server that stalls mid-body fails instead of hanging.
+      socketTimeout: requestTimeout,
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    }),
+  };
+}
+
+export function createS3Clients(connection: ResolvedS3Connection): S3Clients {
+  const client = new S3Client(s3ClientConfig(connection, connection.endpoint));
+  const presignClient = new S3Client({
+    ...s3ClientConfig(connection, connection.publicEndpoint ?? connection.endpoint),
+    // One credential provider (and cache) for both clients: temporary credentials refresh once.
+    credentials: client.config.credentials,
+  });
+  return { client, presignClient };
+}

@@ -1,0 +1,119 @@
+import { AppError, isAppError } from '../../../errors.ts';
+
+/**
+ * Translates S3 SDK failures into catalogue errors. Client-facing messages are fixed strings: S3
+ * messages can name the bucket (a secret from clients) and must not leak. `details` carries only the
+ * S3 code and operation; the original error stays in `cause` for server logs.
+ */
+
+export interface S3ErrorContext {
+  /** The S3 operation, e.g. 'PutObject'. */
+  operation: string;
+  /** The write was create-only, so a failed precondition means the key exists. */
+  createOnly?: boolean;
+}
+
+/** Seconds a client should wait before retrying when S3 is unavailable. */
+export const RETRY_AFTER_SECONDS = 2;
+
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const timeoutCodes = new Set(['TimeoutError', 'RequestTimeout', 'ETIMEDOUT']);
+const unavailableCodes = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'ServiceUnavailableException',
+]);
+const notFoundCodes = new Set(['NoSuchKey', 'NotFound']);
+/** 404s that are not about the object. */
+const otherNotFoundCodes = new Set(['NoSuchBucket', 'NoSuchUpload']);
+/** Operations whose 404 means the bucket, not an object, is missing. */
+const bucketOperations = new Set(['HeadBucket', 'ListObjectsV2']);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  Code?: unknown;
+  message?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}
+
+/** The S3 error code (or Node errno code) of a failure, when it has one. */
+export function s3ErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const shape = error as SdkErrorShape;
+  // Node errno codes (ECONNREFUSED, ETIMEDOUT…) say more than the generic name 'Error' or 'TimeoutError'.
+  if (typeof shape.code === 'string' && /^E[A-Z_]+$/.test(shape.code)) return shape.code;
+  if (typeof shape.Code === 'string') return shape.Code;
+  if (typeof shape.name === 'string' && shape.name !== 'Error') return shape.name;
+  if (typeof shape.code === 'string') return shape.code;
+  return undefined;
+}
+
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as SdkErrorShape).$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+const isConnectFailure = (error: unknown): boolean =>
+  error instanceof Error &&
+  (/socket hang up/i.test(error.message) || /did not establish a connection/i.test(error.message));
+
+export function toAppError(error: unknown, context: S3ErrorContext): AppError {
+  if (isAppError(error)) return error;
+  const s3Code = s3ErrorCode(error) ?? 'Unknown';
+  const status = httpStatusOf(error);
+  const options = { details: { s3Code, operation: context.operation }, cause: error };
+
+  if (s3Code === 'AbortError')
+    return new AppError('CLIENT_CLOSED_REQUEST', 'The request was aborted', options);
+  // The smithy connect timeout is a TimeoutError too, but an unreachable S3 is "unavailable", not slow.
+  if (networkCodes.has(s3Code) || isConnectFailure(error)) return unavailable(options);
+  if (timeoutCodes.has(s3Code))
+    return new AppError('STORAGE_TIMEOUT', 'The storage backend did not answer in time', options);
+  const notFound = notFoundCodes.has(s3Code) || (status === 404 && !otherNotFoundCodes.has(s3Code));
+  if (notFound && !bucketOperations.has(context.operation)) {
+    return new AppError('OBJECT_NOT_FOUND', 'Object not found', options);
+  }
+  if (s3Code === 'PreconditionFailed' || status === 412) {
+    return context.createOnly
+      ? new AppError('OBJECT_EXISTS', 'An object with this key already exists', options)
+      : new AppError('PRECONDITION_FAILED', 'A precondition on the object failed', options);
+  }
+  if (s3Code === 'ConditionalRequestConflict' || status === 409) {
+    return new AppError('WRITE_CONFLICT', 'A concurrent write to this key is in progress; retry', options);
+  }
+  if (s3Code === 'InvalidRange' || status === 416) {
+    return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', options);
+  }
+  if (unavailableCodes.has(s3Code) || (status !== undefined && status >= 500)) return unavailable(options);
+  return new AppError('STORAGE_ERROR', 'The storage backend rejected the request', options);
+}
+
+function unavailable(options: { details: unknown; cause: unknown }): AppError {
+  return new AppError('STORAGE_UNAVAILABLE', 'The storage backend is unavailable; retry later', {
+    ...options,
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  });
+}
+
+/** True for the SDK's "no such key" family, including HeadObject's bodiless 404. */
+export const isNotFound = (error: unknown): boolean => {
+  const code = s3ErrorCode(error) ?? '';
+  return notFoundCodes.has(code) || (httpStatusOf(error) === 404 && !otherNotFoundCodes.has(code));
+};
+
+export const isPreconditionFailed = (error: unknown): boolean =>
+  s3ErrorCode(error) === 'PreconditionFailed' || httpStatusOf(error) === 412;
+
+export const isConditionalConflict = (error: unknown): boolean =>
+  s3ErrorCode(error) === 'ConditionalRequestConflict' || httpStatusOf(error) === 409;

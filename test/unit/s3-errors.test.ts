@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.ts';
+import { toAppError } from '../../src/storage/drivers/s3/errors.ts';
+
+/** Shapes as the SDK produces them (checked against Ceph RGW): name = S3 code, $metadata.httpStatusCode. */
+const s3Error = (name: string, status: number, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(`The bucket secret-bucket says ${name}`), {
+    name,
+    $metadata: { httpStatusCode: status },
+    BucketName: 'secret-bucket',
+    ...extra,
+  });
+
+const nodeError = (code: string, message = `connect ${code} 10.0.0.1:443`) =>
+  Object.assign(new Error(message), { code });
+
+describe('toAppError', () => {
+  it.each([
+    ['NoSuchKey', 404, 'GetObject', 'OBJECT_NOT_FOUND'],
+    ['NotFound', 404, 'HeadObject', 'OBJECT_NOT_FOUND'],
+    ['NoSuchBucket', 404, 'GetObject', 'STORAGE_ERROR'],
+    ['NotFound', 404, 'HeadBucket', 'STORAGE_ERROR'],
+    ['NoSuchUpload', 404, 'AbortMultipartUpload', 'STORAGE_ERROR'],
+    ['ConditionalRequestConflict', 409, 'PutObject', 'WRITE_CONFLICT'],
+    ['InvalidRange', 416, 'GetObject', 'RANGE_NOT_SATISFIABLE'],
+    ['AccessDenied', 403, 'PutObject', 'STORAGE_ERROR'],
+    ['InvalidAccessKeyId', 403, 'PutObject', 'STORAGE_ERROR'],
+    ['SignatureDoesNotMatch', 403, 'GetObject', 'STORAGE_ERROR'],
+    ['Unknown', 403, 'HeadBucket', 'STORAGE_ERROR'],
+    ['AccessControlListNotSupported', 400, 'PutObject', 'STORAGE_ERROR'],
+    ['RequestTimeout', 400, 'UploadPart', 'STORAGE_TIMEOUT'],
+    ['SlowDown', 503, 'PutObject', 'STORAGE_UNAVAILABLE'],
+    ['InternalError', 500, 'CompleteMultipartUpload', 'STORAGE_UNAVAILABLE'],
+    ['Unknown', 502, 'GetObject', 'STORAGE_UNAVAILABLE'],
+  ])('%s (%i) during %s ⇒ %s', (name, status, operation, code) => {
+    const error = toAppError(s3Error(name, status), { operation });
+    expect(error.code).toBe(code);
+    expect(error.details).toEqual({ s3Code: name, operation });
+  });
+
+  it('maps a failed precondition to OBJECT_EXISTS only for create-only writes', () => {
+    expect(
+      toAppError(s3Error('PreconditionFailed', 412), { operation: 'PutObject', createOnly: true }).code,
+    ).toBe('OBJECT_EXISTS');
+    expect(toAppError(s3Error('PreconditionFailed', 412), { operation: 'GetObject' }).code).toBe(
+      'PRECONDITION_FAILED',
+    );
+  });
+
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH'])(
+    'maps network failure %s to STORAGE_UNAVAILABLE with Retry-After',
+    (code) => {
+      const error = toAppError(nodeError(code), { operation: 'HeadBucket' });
+      expect(error.code).toBe('STORAGE_UNAVAILABLE');
+      expect(error.status).toBe(503);
+      expect(error.headers['Retry-After']).toMatch(/^\d+$/);
+      expect(error.details).toEqual({ s3Code: code, operation: 'HeadBucket' });
+    },
+  );
+
+  it('maps "socket hang up" and the connect timeout to STORAGE_UNAVAILABLE', () => {
+    expect(toAppError(new Error('socket hang up'), { operation: 'GetObject' }).code).toBe(
+      'STORAGE_UNAVAILABLE',
+    );
+    const connectTimeout = Object.assign(
+      new Error(
+        '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.',
+      ),
+      { name: 'TimeoutError' },
+    );
+    expect(toAppError(connectTimeout, { operation: 'HeadObject' }).code).toBe('STORAGE_UNAVAILABLE');
+  });
+
+  it('maps request and socket timeouts to STORAGE_TIMEOUT (504)', () => {
+    const requestTimeout = Object.assign(
+      new Error('a request has exceeded the configured 30000 ms requestTimeout.'),
+      {
+        name: 'TimeoutError',
+        code: 'ETIMEDOUT',
+      },
+    );
+    const socketTimeout = Object.assign(
+      new Error('the request socket timed out after 30000 ms of inactivity'),
+      {
+        name: 'TimeoutError',
+      },
+    );
+    for (const cause of [requestTimeout, socketTimeout, nodeError('ETIMEDOUT')]) {
+      const error = toAppError(cause, { operation: 'GetObject' });
+      expect(error.code).toBe('STORAGE_TIMEOUT');
+      expect(error.status).toBe(504);
+    }
+  });
+
+  it('maps an aborted request to CLIENT_CLOSED_REQUEST', () => {
+    const abort = Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    expect(toAppError(abort, { operation: 'GetObject' }).code).toBe('CLIENT_CLOSED_REQUEST');
+  });
+
+  it('never puts the S3 message (bucket names) in the client-facing message, and keeps the cause', () => {
+    for (const [name, status] of [
+      ['AccessDenied', 403],
+      ['NoSuchBucket', 404],
+      ['InternalError', 500],
+      ['NoSuchKey', 404],
+    ] as const) {
+      const cause = s3Error(name, status);
+      const error = toAppError(cause, { operation: 'GetObject' });
+      expect(error.message).not.toContain('secret-bucket');
+      expect(JSON.stringify(error.details)).not.toContain('secret-bucket');
+      expect(error.cause).toBe(cause);
+    }
+  });
+
+  it('passes an AppError through unchanged', () => {
+    const original = new AppError('PAYLOAD_TOO_LARGE', 'too large');
+    expect(toAppError(original, { operation: 'PutObject' })).toBe(original);
+  });
+
+  it('maps anything unrecognised to STORAGE_ERROR', () => {
+    expect(toAppError('weird', { operation: 'PutObject' }).code).toBe('STORAGE_ERROR');
+    expect(toAppError(new Error('mystery'), { operation: 'PutObject' }).details).toEqual({
+      s3Code: 'Unknown',
+      operation: 'PutObject',
+    });
+  });
+});
