@@ -1,0 +1,14 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { S3ProfileConfig } from '../../../config/schema.ts';
+import type { ResolvedS3Connection } from './connection.ts';
+
+/** Everything one S3 storage's operations need; built once per driver. */
+export interface S3Context {
+  readonly client: S3Client;
+  readonly presignClient: S3Client;
+  readonly bucket: string;
+  readonly profile: S3ProfileConfig;
+  readonly connection: ResolvedS3Connection;
+  /** How long a create-only reservation blocks the key if its writer dies (see reservation.ts). */
+  readonly reservationTtlSeconds: number;
+}

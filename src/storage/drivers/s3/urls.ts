@@ -1,0 +1,72 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { PresignInput } from '../../driver.ts';
+import type { S3Context } from './context.ts';
+import { toAppError } from './errors.ts';
+
+/** SigV4 presigned URLs cannot live longer than 7 days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+const encodeKey = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+
+export interface PublicUrlSettings {
+  bucket: string;
+  region: string;
+  forcePathStyle: boolean;
+  publicBaseUrl?: string | undefined;
+  publicEndpoint?: string | undefined;
+  endpoint?: string | undefined;
+}
+
+/**
+ * The URL of an object for a public storage: under the CDN base when configured, else the bucket's
+ * own URL. Path-style when the connection forces it, and on AWS for dotted bucket names (the
+ * wildcard certificate does not cover `a.b.s3…`).
+ */
+export function buildPublicUrl(key: string, settings: PublicUrlSettings): string {
+  const path = encodeKey(key);
+  if (settings.publicBaseUrl !== undefined) return `${settings.publicBaseUrl.replace(/\/+$/, '')}/${path}`;
+  const endpoint = settings.publicEndpoint ?? settings.endpoint;
+  if (endpoint === undefined) {
+    const host = `s3.${settings.region}.amazonaws.com`;
+    return settings.forcePathStyle || settings.bucket.includes('.')
+      ? `https://${host}/${settings.bucket}/${path}`
+      : `https://${settings.bucket}.${host}/${path}`;
+  }
+  const url = new URL(endpoint);
+  const base = url.pathname.replace(/\/+$/, '');
+  return settings.forcePathStyle
+    ? `${url.protocol}//${url.host}${base}/${settings.bucket}/${path}`
+    : `${url.protocol}//${settings.bucket}.${url.host}${base}/${path}`;
+}
+
+/** Seconds a presigned URL may live: as asked, within SigV4's limit and the credentials' own expiry. */
+export function clampExpiry(requestedSeconds: number, now: number, credentialsExpiration?: Date): number {
+  let seconds = Math.min(Math.floor(requestedSeconds), MAX_PRESIGN_SECONDS);
+  if (credentialsExpiration !== undefined) {
+    seconds = Math.min(seconds, Math.floor((credentialsExpiration.getTime() - now) / 1000));
+  }
+  return Math.max(seconds, 1);
+}
+
+/** A presigned GET; the URL is a bearer token, so it is returned and never logged. */
+export async function presignGet(
+  context: S3Context,
+  input: PresignInput,
+): Promise<{ url: string; expiresAt: Date }> {
+  try {
+    const credentials = await context.presignClient.config.credentials();
+    // SigV4 dates have whole seconds; expiresAt is exact only from a whole-second signing date.
+    const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const expiresIn = clampExpiry(input.expiresInSeconds, signingDate.getTime(), credentials.expiration);
+    const command = new GetObjectCommand({
+      Bucket: context.bucket,
+      Key: input.key,
+      ...(input.contentDisposition !== undefined && { ResponseContentDisposition: input.contentDisposition }),
+    });
+    const url = await getSignedUrl(context.presignClient, command, { expiresIn, signingDate });
+    return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) };
+  } catch (error) {
+    throw toAppError(error, { operation: 'PresignGetObject' });
+  }
+}
