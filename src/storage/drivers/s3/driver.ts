@@ -1,0 +1,77 @@
+import { DeleteObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import type { S3ConnectionConfig, S3ProfileConfig } from '../../../config/schema.ts';
+import { AppError } from '../../../errors.ts';
+import type { StorageDriver } from '../../driver.ts';
+import { createS3Clients, resolveS3Connection } from './connection.ts';
+import type { S3Context } from './context.ts';
+import { toAppError } from './errors.ts';
+import { putObject } from './put.ts';
+import { getObject, headObject, listObjects } from './read.ts';
+import { buildPublicUrl, presignGet } from './urls.ts';
+
+export interface S3DriverOptions {
+  /** The storage name (for diagnostics only; never sent to S3). */
+  name: string;
+  profile: S3ProfileConfig;
+  /** The storage's connection, shared settings and its override already merged (defaults may be missing). */
+  connection: S3ConnectionConfig;
+  /** How long a create-only reservation holds a key if its writer dies; must exceed the longest upload. */
+  reservationTtlSeconds: number;
+}
+
+/** Readiness wants a quick answer, whatever the request timeout. */
+const CHECK_TIMEOUT_MS = 3000;
+
+export function createS3Driver(options: S3DriverOptions): StorageDriver {
+  const connection = resolveS3Connection(options.connection);
+  const { client, presignClient } = createS3Clients(connection);
+  const context: S3Context = {
+    client,
+    presignClient,
+    bucket: options.profile.bucket,
+    profile: options.profile,
+    connection,
+    reservationTtlSeconds: options.reservationTtlSeconds,
+  };
+  const publicUrlSettings = {
+    ...connection,
+    bucket: options.profile.bucket,
+    publicBaseUrl: options.profile.publicBaseUrl,
+  };
+
+  return {
+    kind: 's3',
+    put: (input) => putObject(context, input),
+    get: (input) => getObject(context, input),
+    head: (key) => headObject(context, key),
+    async delete(key) {
+      try {
+        // S3 answers 204 for a missing key too: idempotent as the contract wants.
+        await client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: key }));
+      } catch (error) {
+        throw toAppError(error, { operation: 'DeleteObject' });
+      }
+    },
+    list: (input) => listObjects(context, input),
+    presignGet: (input) => presignGet(context, input),
+    publicUrl: (key) => buildPublicUrl(key, publicUrlSettings),
+    async check() {
+      const timeout = AbortSignal.timeout(CHECK_TIMEOUT_MS);
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: context.bucket }), { abortSignal: timeout });
+      } catch (error) {
+        if (timeout.aborted) {
+          throw new AppError('STORAGE_TIMEOUT', 'The storage backend did not answer in time', {
+            details: { s3Code: 'TimeoutError', operation: 'HeadBucket' },
+            cause: error,
+          });
+        }
+        throw toAppError(error, { operation: 'HeadBucket' });
+      }
+    },
+    async close() {
+      client.destroy();
+      presignClient.destroy();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
+import type { S3ProfileConfig } from '../../../config/schema.ts';
+import type { ObjectMetadata } from '../../driver.ts';
+import { toS3Metadata } from './metadata.ts';
+
+/** Server-side encryption headers from the profile (also sent on reservations: bucket policies may require them). */
+export function encryptionParams(
+  profile: S3ProfileConfig,
+): Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'> {
+  return {
+    ...(profile.serverSideEncryption !== undefined && { ServerSideEncryption: profile.serverSideEncryption }),
+    ...(profile.kmsKeyId !== undefined && { SSEKMSKeyId: profile.kmsKeyId }),
+  };
+}
+
+/** The PutObject / CreateMultipartUpload parameters of a stored object, without body and conditions. */
+export function objectParams(
+  bucket: string,
+  profile: S3ProfileConfig,
+  key: string,
+  metadata: ObjectMetadata,
+): PutObjectCommandInput {
+  const cacheControl = metadata.cacheControl ?? profile.cacheControl;
+  return {
+    Bucket: bucket,
+    Key: key,
+    ContentType: metadata.contentType,
+    ...(cacheControl !== undefined && { CacheControl: cacheControl }),
+    ...(metadata.contentDisposition !== undefined && { ContentDisposition: metadata.contentDisposition }),
+    ...(profile.acl !== undefined && { ACL: profile.acl }),
+    ...encryptionParams(profile),
+    ...(profile.storageClass !== undefined && {
+      StorageClass: profile.storageClass as PutObjectCommandInput['StorageClass'],
+    }),
+    Metadata: toS3Metadata(metadata),
+  };
+}

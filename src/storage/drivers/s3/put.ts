@@ -1,0 +1,170 @@
+import { Buffer } from 'node:buffer';
+import { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { AppError } from '../../../errors.ts';
+import type { PutInput, PutResult } from '../../driver.ts';
+import { abortReason, type BodyReader, openBody } from './body.ts';
+import type { S3Context } from './context.ts';
+import { isConditionalConflict, toAppError } from './errors.ts';
+import { quoteEtag } from './metadata.ts';
+import { objectParams } from './params.ts';
+import { type Reservation, release, reserve } from './reservation.ts';
+
+/**
+ * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
+ * one PutObject (create-only: If-None-Match: *, decided atomically by S3); a longer one goes through
+ * lib-storage's multipart Upload, create-only behind a reservation (reservation.ts). Memory per upload
+ * stays ≈ (queueSize + 1) × partSize whatever the body's size.
+ */
+export async function putObject(context: S3Context, input: PutInput): Promise<PutResult> {
+  const body = openBody(input.body, input.signal);
+  try {
+    const head = await body.readHead(context.profile.partSize);
+    const params = objectParams(context.bucket, context.profile, input.key, input.metadata);
+    if (head.ended) {
+      const data = head.chunks.length === 1 && head.chunks[0] ? head.chunks[0] : Buffer.concat(head.chunks);
+      checkLength(input, data.length);
+      throwIfAborted(input.signal);
+      return await putBuffered(context, params, data, !input.overwrite);
+    }
+    throwIfAborted(input.signal);
+    return await putMultipart(context, params, input, body, head.chunks);
+  } finally {
+    body.release();
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/** A body that disagrees with its declared length is truncated or padded: never store it. */
+function checkLength(input: PutInput, size: number): void {
+  if (input.contentLength !== undefined && size !== input.contentLength) {
+    throw new AppError('BAD_REQUEST', 'The body length does not match its declared Content-Length', {
+      details: { expected: input.contentLength, received: size },
+    });
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function putBuffered(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  createOnly: boolean,
+): Promise<PutResult> {
+  const key = params.Key as string;
+  for (let attempt = 1; ; attempt++) {
+    let etag: string | undefined;
+    try {
+      const output = await context.client.send(
+        new PutObjectCommand({
+          ...params,
+          Body: data,
+          ContentLength: data.length,
+          ...(createOnly && { IfNoneMatch: '*' }),
+        }),
+      );
+      etag = output.ETag;
+    } catch (error) {
+      // 409: a concurrent conditional write is in flight (AWS). The body is in memory, so replay it:
+      // the retry either wins or gets 412 once the other write has landed.
+      if (createOnly && isConditionalConflict(error) && attempt < 3) {
+        await pause(100 * attempt);
+        continue;
+      }
+      throw toAppError(error, { operation: 'PutObject', createOnly });
+    }
+    return { key, size: data.length, etag: await etagOf(context, key, etag) };
+  }
+}
+
+async function putMultipart(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  input: PutInput,
+  body: BodyReader,
+  head: Buffer[],
+): Promise<PutResult> {
+  const createOnly = !input.overwrite;
+  const reservation = createOnly ? await reserve(context, input.key) : undefined;
+  let size = 0;
+  async function* source(): AsyncGenerator<Buffer> {
+    for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) {
+      size += chunk.length;
+      yield chunk;
+    }
+    for (let chunk = await body.read(); chunk !== undefined; chunk = await body.read()) {
+      size += chunk.length;
+      yield chunk;
+    }
+    checkLength(input, size);
+  }
+  const stream = Readable.from(source(), { objectMode: true, highWaterMark: 1 });
+  // Failures reach us through upload.done(); an 'error' event must never go unheard.
+  stream.on('error', () => {});
+  let upload: Upload | undefined;
+  let etag: string | undefined;
+  try {
+    throwIfAborted(input.signal); // aborted while reserving: nothing to upload
+    // No conditions: with a reservation it replaces only our own reservation (and servers may ignore
+    // If-None-Match on CompleteMultipartUpload anyway).
+    upload = new Upload({
+      client: context.client,
+      params: { ...params, Body: stream },
+      partSize: context.profile.partSize,
+      queueSize: context.profile.queueSize,
+      leavePartsOnError: false,
+    });
+    // A failing body makes lib-storage's chunker throw; it then waits for the parts in flight and
+    // aborts the multipart upload before done() rejects. (upload.abort() would reject at once, with
+    // parts still in flight, so it is not used.)
+    etag = (await upload.done()).ETag;
+  } catch (error) {
+    stream.destroy();
+    await cleanUp(context, input.key, upload?.uploadId, reservation);
+    // The body's own failure (or the abort) explains the failure better than what it did to the upload.
+    const aborted = input.signal?.aborted ? abortReason(input.signal) : undefined;
+    throw body.error ?? aborted ?? toAppError(error, { operation: 'MultipartUpload', createOnly });
+  }
+  return { key: input.key, size, etag: await etagOf(context, input.key, etag) };
+}
+
+/**
+ * lib-storage aborts the multipart upload when a part or the body fails, but not when
+ * CompleteMultipartUpload fails; abort again ourselves (NoSuchUpload is fine), then drop the reservation.
+ */
+async function cleanUp(
+  context: S3Context,
+  key: string,
+  uploadId: string | undefined,
+  reservation: Reservation | undefined,
+): Promise<void> {
+  if (uploadId !== undefined) {
+    await context.client
+      .send(new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: key, UploadId: uploadId }))
+      .catch(() => {
+        // NoSuchUpload (already aborted) or best effort; the bucket's lifecycle rule is the backstop.
+      });
+  }
+  if (reservation !== undefined) await release(context, reservation);
+}
+
+/** Ceph RGW returns an empty ETag from CompleteMultipartUpload; HeadObject has the real one. */
+async function etagOf(context: S3Context, key: string, etag: string | undefined): Promise<string> {
+  if (etag) return quoteEtag(etag);
+  try {
+    const output = await context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: key }));
+    return quoteEtag(output.ETag ?? '');
+  } catch (error) {
+    throw toAppError(error, { operation: 'HeadObject' });
+  }
+}

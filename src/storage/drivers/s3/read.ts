@@ -1,0 +1,149 @@
+import { Readable } from 'node:stream';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import { AppError } from '../../../errors.ts';
+import type { GetInput, GetResult, ListInput, ListResult, ObjectInfo } from '../../driver.ts';
+import type { S3Context } from './context.ts';
+import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
+import { isReservation, noneMatchHits, parseContentRange, quoteEtag, toObjectInfo } from './metadata.ts';
+import { RESERVATION_SIZE } from './reservation.ts';
+
+/** Reads. A create-only reservation (reservation.ts) is not an object: it reads as absent everywhere. */
+
+const notFound = (operation: string) =>
+  new AppError('OBJECT_NOT_FOUND', 'Object not found', { details: { s3Code: 'NoSuchKey', operation } });
+
+export async function headObject(context: S3Context, key: string): Promise<ObjectInfo> {
+  let output: Awaited<ReturnType<typeof sendHead>>;
+  try {
+    output = await sendHead(context, key);
+  } catch (error) {
+    throw toAppError(error, { operation: 'HeadObject' });
+  }
+  if (isReservation(output.Metadata)) throw notFound('HeadObject');
+  return toObjectInfo(key, output);
+}
+
+const sendHead = (context: S3Context, key: string) =>
+  context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: key }));
+
+export async function getObject(context: S3Context, input: GetInput): Promise<GetResult> {
+  let output: GetObjectCommandOutput;
+  try {
+    output = await context.client.send(
+      new GetObjectCommand({
+        Bucket: context.bucket,
+        Key: input.key,
+        ...(input.range && { Range: `bytes=${input.range.start}-${input.range.end}` }),
+        ...(input.ifNoneMatch !== undefined && { IfNoneMatch: input.ifNoneMatch }),
+      }),
+      input.signal ? { abortSignal: input.signal } : {},
+    );
+  } catch (error) {
+    // The SDK turns 304 into an error.
+    if (httpStatusOf(error) === 304)
+      return { notModified: true, info: { etag: await notModifiedEtag(context, input, error) } };
+    if (s3ErrorCode(error) === 'InvalidRange' || httpStatusOf(error) === 416)
+      throw await rangeNotSatisfiable(context, input.key, error);
+    throw toAppError(error, { operation: 'GetObject' });
+  }
+  const body = output.Body;
+  if (!(body instanceof Readable)) {
+    (body as { destroy?: () => void } | undefined)?.destroy?.();
+    throw new AppError('STORAGE_ERROR', 'The storage backend returned no readable body', {
+      details: { operation: 'GetObject' },
+    });
+  }
+  if (isReservation(output.Metadata)) {
+    body.destroy();
+    throw notFound('GetObject');
+  }
+  const range = parseContentRange(output.ContentRange);
+  const total = range?.total ?? output.ContentLength ?? 0;
+  const info = toObjectInfo(input.key, output, total);
+  if (input.ifNoneMatch !== undefined && noneMatchHits(input.ifNoneMatch, info.etag)) {
+    body.destroy();
+    return { notModified: true, info };
+  }
+  // A server that ignores Range answers 200 with the whole object: then there is no range to report.
+  return {
+    notModified: false,
+    info,
+    body,
+    ...(range && { range: { start: range.start, end: range.end, total } }),
+  };
+}
+
+/** The ETag of a 304: from the response when the server sends it (AWS), else from the request or a HEAD (Ceph sends none). */
+async function notModifiedEtag(context: S3Context, input: GetInput, error: unknown): Promise<string> {
+  const header = (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.etag;
+  if (header) return quoteEtag(header);
+  const requested = input.ifNoneMatch?.trim() ?? '';
+  if (/^(W\/)?"[^",]*"$/.test(requested)) return requested;
+  return (await headObject(context, input.key)).etag;
+}
+
+/** 416 with `Content-Range: bytes *\/size` (RFC 9110 §15.5.17), the size from a HEAD when it can be had. */
+async function rangeNotSatisfiable(context: S3Context, key: string, cause: unknown): Promise<AppError> {
+  const size = await headObject(context, key).then(
+    (info) => info.size,
+    () => undefined,
+  );
+  return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', {
+    details: { s3Code: s3ErrorCode(cause) ?? 'InvalidRange', operation: 'GetObject' },
+    cause,
+    ...(size !== undefined && { headers: { 'Content-Range': `bytes */${size}` } }),
+  });
+}
+
+export async function listObjects(context: S3Context, input: ListInput): Promise<ListResult> {
+  try {
+    const output = await context.client.send(
+      new ListObjectsV2Command({
+        Bucket: context.bucket,
+        Prefix: input.prefix,
+        MaxKeys: input.limit,
+        ...(input.cursor !== undefined && { ContinuationToken: input.cursor }),
+      }),
+    );
+    const entries = output.Contents ?? [];
+    // Only entries of a reservation's exact size can be one; HEAD those (in parallel) to hide them.
+    const hidden = await Promise.all(
+      entries.map((entry) =>
+        entry.Size === RESERVATION_SIZE && entry.Key ? isHidden(context, entry.Key) : false,
+      ),
+    );
+    const objects = entries
+      .filter((entry, index) => entry.Key !== undefined && !hidden[index])
+      .map((entry) => ({
+        key: entry.Key as string,
+        size: entry.Size ?? 0,
+        etag: quoteEtag(entry.ETag ?? ''),
+        lastModified: entry.LastModified ?? new Date(0),
+      }));
+    const nextCursor = output.IsTruncated ? output.NextContinuationToken : undefined;
+    return { objects, ...(nextCursor !== undefined && { nextCursor }) };
+  } catch (error) {
+    // AWS answers 400 InvalidArgument to a continuation token it did not issue.
+    if (input.cursor !== undefined && httpStatusOf(error) === 400) {
+      throw new AppError('BAD_REQUEST', 'The list cursor is invalid', {
+        details: { s3Code: s3ErrorCode(error) },
+        cause: error,
+      });
+    }
+    throw toAppError(error, { operation: 'ListObjectsV2' });
+  }
+}
+
+async function isHidden(context: S3Context, key: string): Promise<boolean> {
+  try {
+    return isReservation((await sendHead(context, key)).Metadata);
+  } catch (error) {
+    if (isNotFound(error)) return true; // deleted since the listing
+    throw toAppError(error, { operation: 'HeadObject' });
+  }
+}

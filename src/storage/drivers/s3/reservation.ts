@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AppError } from '../../../errors.ts';
+import type { S3Context } from './context.ts';
+import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
+import { isReservation, metaKeys, reservationExpiry, sameEtag } from './metadata.ts';
+import { encryptionParams } from './params.ts';
+
+/**
+ * Create-only reservations: atomic "never overwrite" for multipart uploads, on servers that ignore
+ * If-None-Match on CompleteMultipartUpload (Ceph RGW does; AWS and MinIO honour it).
+ *
+ * Before a multipart upload, the writer claims the key with a small conditional PutObject
+ * (If-None-Match: *), which every server we target decides atomically. The multipart upload then only
+ * ever replaces the writer's own reservation. A reservation whose writer died is taken over once it has
+ * expired, with If-Match on its ETag. Its body is a random token, not empty: every empty object has the
+ * same ETag (MD5 of nothing), and If-Match could not tell one reservation from another.
+ *
+ * The TTL must exceed the longest upload (the server's request timeout), or a live writer's
+ * reservation could be taken over.
+ */
+
+/** Reservations are exactly this many bytes (a hex token), so list() only HEADs entries of this size. */
+export const RESERVATION_SIZE = 32;
+
+export interface Reservation {
+  key: string;
+  etag: string;
+}
+
+const exists = (cause?: unknown) =>
+  new AppError('OBJECT_EXISTS', 'An object with this key already exists', {
+    details: { s3Code: 'PreconditionFailed', operation: 'PutObject' },
+    cause,
+  });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function writeReservation(
+  context: S3Context,
+  key: string,
+  condition: { IfNoneMatch: '*' } | { IfMatch: string },
+): Promise<Reservation> {
+  const expiresAt = Date.now() + context.reservationTtlSeconds * 1000;
+  const output = await context.client.send(
+    new PutObjectCommand({
+      Bucket: context.bucket,
+      Key: key,
+      Body: randomBytes(RESERVATION_SIZE / 2).toString('hex'),
+      ContentLength: RESERVATION_SIZE,
+      ContentType: 'application/octet-stream',
+      CacheControl: 'no-store',
+      Metadata: { [metaKeys.reservation]: String(expiresAt) },
+      // A bucket policy may demand these on every PutObject.
+      ...encryptionParams(context.profile),
+      ...(context.profile.acl !== undefined && { ACL: context.profile.acl }),
+      ...condition,
+    }),
+  );
+  return { key, etag: output.ETag ?? '' };
+}
+
+/**
+ * Sends an If-Match write, first with the quoted ETag (HTTP, AWS), then bare: Ceph RGW 16 compares
+ * If-Match against the unquoted ETag and fails a correct quoted one with 412. Atomic either way.
+ */
+async function withIfMatch<T>(etag: string, send: (ifMatch: string) => Promise<T>): Promise<T> {
+  const bare = etag.replace(/^"|"$/g, '');
+  try {
+    return await send(`"${bare}"`);
+  } catch (error) {
+    if (!isPreconditionFailed(error)) throw error;
+    return await send(bare);
+  }
+}
+
+/** Claims `key` for a create-only multipart upload; rejects with OBJECT_EXISTS when it is taken. */
+export async function reserve(context: S3Context, key: string): Promise<Reservation> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeReservation(context, key, { IfNoneMatch: '*' });
+    } catch (error) {
+      // 409: another conditional write to this key is in flight (AWS); the next try gets 412 or wins.
+      if (isConditionalConflict(error) && attempt < 3) {
+        await pause(100 * attempt);
+        continue;
+      }
+      if (!isPreconditionFailed(error)) throw toAppError(error, { operation: 'PutObject', createOnly: true });
+    }
+    // The key is taken: by an object, a live reservation, or the reservation of a writer that died.
+    let current: { ETag?: string | undefined; Metadata?: Record<string, string> | undefined };
+    try {
+      current = await context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: key }));
+    } catch (error) {
+      if (isNotFound(error) && attempt < 3) continue; // deleted meanwhile: claim it again
+      throw toAppError(error, { operation: 'HeadObject' });
+    }
+    if (!isReservation(current.Metadata) || reservationExpiry(current.Metadata) > Date.now()) throw exists();
+    try {
+      return await withIfMatch(current.ETag ?? '', (IfMatch) => writeReservation(context, key, { IfMatch }));
+    } catch (error) {
+      if (isPreconditionFailed(error) || isConditionalConflict(error)) throw exists(error);
+      throw toAppError(error, { operation: 'PutObject', createOnly: true });
+    }
+  }
+}
+
+/**
+ * Removes our reservation after a failed upload, best effort. It is deleted only while it is still
+ * ours (same ETag): the upload may have completed after all, or an overwrite may have replaced it.
+ * DeleteObject's If-Match closes the remaining race where supported (AWS; Ceph 16 ignores it). A
+ * reservation left behind is invisible to readers and expires.
+ */
+export async function release(context: S3Context, reservation: Reservation): Promise<void> {
+  try {
+    const current = await context.client.send(
+      new HeadObjectCommand({ Bucket: context.bucket, Key: reservation.key }),
+    );
+    if (!isReservation(current.Metadata) || !sameEtag(current.ETag, reservation.etag)) return;
+    await withIfMatch(reservation.etag, (IfMatch) =>
+      context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
+    );
+  } catch {
+    // Best effort by design (see above).
+  }
+}
