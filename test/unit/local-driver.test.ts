@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -366,6 +367,55 @@ describe('failed writes leave nothing behind', () => {
     });
     expect(body.destroyed).toBe(true);
     expect(await filesUnder(directory)).toEqual([]);
+  });
+
+  it('survives a crash mid-upload: nothing visible, and the orphan temp file is swept later', async () => {
+    const { directory } = await setup();
+    // A real process killed with SIGKILL halfway through a put: no finally blocks, no cleanup.
+    const script = `
+      import { PassThrough } from 'node:stream';
+      import { createLocalDriver } from ${JSON.stringify(new URL('../../src/storage/drivers/local/driver.ts', import.meta.url).href)};
+      import { createLinkSigner } from ${JSON.stringify(new URL('../../src/storage/drivers/local/signed-links.ts', import.meta.url).href)};
+      const driver = createLocalDriver({ name: 'media', profile: {}, directory: ${JSON.stringify(directory)}, links: createLinkSigner(), baseUrl: '' });
+      const body = new PassThrough();
+      driver.put({ key: 'crash/victim', body, metadata: { contentType: 'text/plain' }, overwrite: true });
+      body.write(Buffer.alloc(1 << 20, 1), () => setTimeout(() => process.stdout.write('written'), 50));
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const temps = await readdir(join(directory, '.tmp'));
+    expect(temps).toHaveLength(1);
+    expect((await stat(join(directory, '.tmp', temps[0] as string))).size).toBe(1 << 20); // it was mid-upload
+    const driver = createLocalDriver({
+      name: 'media',
+      profile: localProfile(),
+      directory,
+      links: signer,
+      baseUrl: '',
+    });
+    await expect(driver.head('crash/victim')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    expect((await driver.list({ prefix: '', limit: 10 })).objects).toEqual([]);
+    await driver.close();
+    expect(await readdir(join(directory, '.tmp'))).toEqual(temps); // too young to be called stale
+
+    const longAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    await utimes(join(directory, '.tmp', temps[0] as string), longAgo, longAgo);
+    await createLocalDriver({
+      name: 'media',
+      profile: localProfile(),
+      directory,
+      links: signer,
+      baseUrl: '',
+    }).close();
+    expect(await readdir(join(directory, '.tmp'))).toEqual([]);
   });
 
   it('leaves the caller’s body alone on its own failures (so the HTTP layer can still answer)', async () => {
