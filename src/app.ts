@@ -5,6 +5,7 @@ import type { Config } from './config/schema.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
 import { objectRoutes } from './http/routes/objects.ts';
 import { putRoutes } from './http/routes/put.ts';
@@ -12,11 +13,14 @@ import { storageRoutes } from './http/routes/storages.ts';
 import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
+import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import { closeStorages } from './storage/registry.ts';
 import type { Storage } from './storage/storage.ts';
 
 export interface AppDependencies {
   storages: ReadonlyMap<string, Storage>;
+  /** The signer the local storages were built with; enables the link routes that serve them. */
+  links?: LinkSigner;
   logger?: FastifyServerOptions['logger'];
   /** True once the process is shutting down: readiness fails so the load balancer stops sending. */
   isDraining?: () => boolean;
@@ -62,5 +66,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(objectRoutes, context);
   await app.register(listRoutes, context);
   await app.register(urlRoutes, context);
+  if (deps.links) await app.register(linkRoutes, { ...context, links: deps.links });
   return app;
 }

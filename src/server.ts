@@ -2,7 +2,7 @@ import { buildApp } from './app.ts';
 import { embeddedDefaultConfig } from './config/defaults.ts';
 import { loadConfigFile, parseConfig } from './config/load.ts';
 import { loggerOptions } from './logger.ts';
-import { createStorages } from './storage/registry.ts';
+import { createLinks, createStorages } from './storage/registry.ts';
 
 /**
  * The process: config → storages → app → listen, and a graceful stop on SIGTERM/SIGINT (readiness
@@ -19,9 +19,11 @@ async function main(): Promise<void> {
     ? await loadConfigFile(configPath, env)
     : parseConfig(embeddedDefaultConfig, env, 'embedded default');
   let draining = false;
-  const storages = createStorages(config);
+  const links = createLinks(config);
+  const storages = createStorages(config, links);
   const app = await buildApp(config, {
     storages,
+    links,
     logger: loggerOptions(config.server.logLevel, { pretty: process.stdout.isTTY === true }),
     isDraining: () => draining,
   });

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { createLocalDriver } from './drivers/local/driver.ts';
-import { createLinkSigner } from './drivers/local/signed-links.ts';
+import { createLinkSigner, type LinkSigner } from './drivers/local/signed-links.ts';
 import { resolveS3Connection } from './drivers/s3/connection.ts';
 import { createS3Driver } from './drivers/s3/driver.ts';
 import type { Storage } from './storage.ts';
@@ -10,14 +10,8 @@ import type { Storage } from './storage.ts';
  * Builds every configured storage once, at startup: profile + driver. A multipart upload's
  * create-only reservation outlives the longest request the server allows, plus a margin.
  */
-export function createStorages(config: Config): Map<string, Storage> {
+export function createStorages(config: Config, links: LinkSigner): Map<string, Storage> {
   const storages = new Map<string, Storage>();
-  const links = createLinkSigner({
-    secret: config.local.signingSecret ?? randomSecret(),
-    ...(config.local.previousSigningSecret !== undefined && {
-      previousSecret: config.local.previousSigningSecret,
-    }),
-  });
   for (const [name, profile] of Object.entries(config.storages)) {
     const driver =
       profile.driver === 's3'
@@ -41,7 +35,17 @@ export function createStorages(config: Config): Map<string, Storage> {
   return storages;
 }
 
-const randomSecret = () => crypto.getRandomValues(Buffer.alloc(32)).toString('base64url');
+/**
+ * The signer for local storages' links. Without a configured secret each process makes its own, so
+ * links die with the process and do not work across instances: fine for the embedded default, and
+ * the reason a multi-instance deployment must set `local.signingSecret`.
+ */
+export function createLinks(config: Config): LinkSigner {
+  return createLinkSigner({
+    secret: config.local.signingSecret,
+    previousSecret: config.local.previousSigningSecret,
+  });
+}
 
 export async function closeStorages(storages: ReadonlyMap<string, Storage>): Promise<void> {
   await Promise.allSettled([...storages.values()].map((storage) => storage.driver.close()));

@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { combineRanges, parse as parseRange } from 'range-parser';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
-import type { ByteRange } from '../../storage/driver.ts';
 import { validateKey } from '../../storage/keys.ts';
-import { backendKey, type Storage } from '../../storage/storage.ts';
+import { backendKey } from '../../storage/storage.ts';
 import { findStorage, type RouteContext } from '../context.ts';
 import { setObjectHeaders } from '../object-headers.ts';
 import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
+import { etagMatches, serveObject } from '../serve-object.ts';
 
 /** GET, HEAD and DELETE of one object. (PUT lives in put.ts: it needs its own body parsing.) */
 export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
@@ -23,31 +21,7 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
     },
     async (request, reply) => {
       const storage = findStorage(context, request.params.storage);
-      const key = backendKey(storage, validateKey(request.params['*']));
-      const ifNoneMatch = request.headers['if-none-match'];
-      const range = request.headers.range ? await resolveRange(storage, key, request.headers) : undefined;
-      if (range === 'not-modified') return reply.code(304).send(null);
-
-      const abort = new AbortController();
-      request.raw.once('close', () => abort.abort());
-      const result = await storage.driver.get({
-        key,
-        ...(range && { range }),
-        ...(ifNoneMatch && { ifNoneMatch }),
-        signal: abort.signal,
-      });
-      if (result.notModified) return reply.code(304).header('etag', result.info.etag).send(null);
-      setObjectHeaders(reply, result.info);
-      if (result.range) {
-        const { start, end, total } = result.range;
-        reply
-          .code(206)
-          .header('content-range', `bytes ${start}-${end}/${total}`)
-          .header('content-length', end - start + 1);
-      } else {
-        reply.header('content-length', result.info.size);
-      }
-      return reply.send(result.body);
+      return serveObject(request, reply, storage, backendKey(storage, validateKey(request.params['*'])));
     },
   );
 
@@ -81,40 +55,3 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
     },
   );
 };
-
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  const weakless = (tag: string) => tag.trim().replace(/^W\//, '');
-  return header.split(',').some((tag) => weakless(tag) === weakless(etag));
-}
-
-/**
- * Resolves a Range header against the object's current size (a HEAD first: suffix ranges and
- * unsatisfiable ranges need the size, and If-Range needs the ETag). Multiple ranges are answered
- * with the whole object, which RFC 9110 allows; a malformed one is a 400 INVALID_RANGE.
- */
-async function resolveRange(
-  storage: Storage,
-  key: string,
-  headers: Record<string, string | string[] | undefined>,
-): Promise<ByteRange | 'not-modified' | undefined> {
-  const info = await storage.driver.head(key);
-  const ifNoneMatch = headers['if-none-match'];
-  if (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag)) return 'not-modified';
-  const ifRange = headers['if-range'];
-  if (typeof ifRange === 'string' && ifRange.trim() !== info.etag) return undefined;
-  const parsed = parseRange(info.size, String(headers.range));
-  // Units other than bytes are ignored, as RFC 9110 requires.
-  if (parsed.type !== 'bytes') return undefined;
-  if (parsed.code & 1)
-    throw new AppError('INVALID_RANGE', 'malformed Range header (expected e.g. "bytes=0-1023")');
-  if (parsed.ranges.length === 0) {
-    if (info.size === 0) return undefined;
-    throw new AppError('RANGE_NOT_SATISFIABLE', `the range is outside the object (${info.size} bytes)`, {
-      headers: { 'content-range': `bytes */${info.size}` },
-    });
-  }
-  const ranges = combineRanges(parsed.ranges);
-  const [only] = ranges;
-  return ranges.length === 1 && only ? { start: only.start, end: only.end } : undefined;
-}

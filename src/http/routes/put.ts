@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../errors.ts';
 import { storeObject } from '../../storage/intake.ts';
 import { validateKey } from '../../storage/keys.ts';
+import { absoluteUrl } from '../absolute-url.ts';
 import { findStorage, type RouteContext } from '../context.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { commonErrors, errorResponse, objectParams, storedObject } from '../schemas.ts';
@@ -50,7 +51,7 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
         ...(contentLength !== undefined && { contentLength }),
       });
       request.log.info({ storage: storage.name, key, bytes: stored.size }, 'stored object');
-      return reply.code(201).send(stored);
+      return reply.code(201).send(stored.url ? { ...stored, url: absoluteUrl(request, stored.url) } : stored);
     },
   );
 };

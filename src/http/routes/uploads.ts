@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError, isAppError } from '../../errors.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey } from '../../storage/storage.ts';
+import { absoluteUrl } from '../absolute-url.ts';
 import { findStorage, type RouteContext } from '../context.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
@@ -75,7 +76,13 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         { storage: storage.name, files: stored.length, bytes: stored.reduce((sum, o) => sum + o.size, 0) },
         'stored upload',
       );
-      return reply.code(201).send({ objects: stored });
+      return reply
+        .code(201)
+        .send({
+          objects: stored.map((object) =>
+            object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
+          ),
+        });
     },
   );
 };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isSafeInline } from '../../storage/content-type.ts';
 import { sanitizeFilename, validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
+import { absoluteUrl } from '../absolute-url.ts';
 import { findStorage, type RouteContext } from '../context.ts';
 import { commonErrors, storageParams } from '../schemas.ts';
 
@@ -52,7 +53,7 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       const key = backendKey(storage, validateKey(request.body.key));
       const info = await driver.head(key);
       if (profile.access === 'public') {
-        return { url: driver.publicUrl(key), expiresAt: null, expiresIn: null };
+        return { url: absoluteUrl(request, driver.publicUrl(key)), expiresAt: null, expiresIn: null };
       }
       const expiresIn = Math.min(
         request.body.expiresIn ?? profile.presign.defaultTtl,

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import type { LinkSigner } from '../../storage/drivers/local/signed-links.ts';
+import { readLinkQuery } from '../../storage/drivers/local/urls.ts';
+import { validateKey } from '../../storage/keys.ts';
+import type { Storage } from '../../storage/storage.ts';
+import { findStorage, type RouteContext } from '../context.ts';
+import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
+import { serveObject } from '../serve-object.ts';
+
+/**
+ * Reads for local-disk storages, standing in for what S3 serves itself: service-signed links
+ * (private storages; the stand-in for presigned URLs) and plain public URLs (public storages).
+ * A tampered, expired or malformed link is 403, like a bad S3 signature.
+ */
+export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigner }> = async (
+  app,
+  context,
+) => {
+  const localStorage = (name: string): Storage => {
+    const storage = findStorage(context, name);
+    if (storage.driver.kind !== 'local')
+      throw new AppError('NOT_FOUND', 'links are served by the storage backend itself');
+    return storage;
+  };
+
+  app.get(
+    '/v1/links/:storage/*',
+    {
+      exposeHeadRoute: true,
+      schema: {
+        summary: 'Read an object through a service-signed link (local storages)',
+        params: objectParams,
+        querystring: z
+          .object({ expires: z.string(), signature: z.string(), disposition: z.string().optional() })
+          .partial(),
+        response: { 200: z.any(), 206: z.any(), 304: z.null(), 403: errorResponse, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const storage = localStorage(request.params.storage);
+      const key = validateKey(request.params['*']);
+      const link = readLinkQuery(storage.name, key, request.query);
+      if (!link || !context.links.verify(link)) {
+        throw new AppError('FORBIDDEN', 'the link is invalid or has expired');
+      }
+      return serveObject(
+        request,
+        reply,
+        storage,
+        key,
+        link.disposition ? { contentDisposition: link.disposition } : {},
+      );
+    },
+  );
+
+  app.get(
+    '/v1/public/:storage/*',
+    {
+      exposeHeadRoute: true,
+      schema: {
+        summary: 'Read an object of a public local storage',
+        params: objectParams,
+        response: { 200: z.any(), 206: z.any(), 304: z.null(), ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const storage = localStorage(request.params.storage);
+      if (storage.profile.access !== 'public') throw new AppError('NOT_FOUND', 'this storage is not public');
+      return serveObject(request, reply, storage, validateKey(request.params['*']));
+    },
+  );
+};
