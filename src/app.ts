@@ -35,7 +35,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logger: deps.logger ?? false,
     genReqId: requestId,
     requestIdHeader: false,
-    disableRequestLogging: false,
     // Uploads stream for as long as they need up to this deadline; idle sockets are cut sooner.
     requestTimeout: config.server.requestTimeout * 1000,
     connectionTimeout: config.server.idleTimeout * 1000,

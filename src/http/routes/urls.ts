@@ -74,7 +74,7 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
         'issued presigned URL',
       );
       return {
-        url: signed.url,
+        url: absoluteUrl(request, signed.url),
         expiresAt: signed.expiresAt.toISOString(),
         expiresIn: Math.min(expiresIn, effective),
       };
