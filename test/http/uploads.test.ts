@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { form, pdf, png, sha256, text } from '../support/payloads.ts';
 import { listAllKeys, listMultipartUploads } from '../support/s3-admin.ts';
 import { useStowage } from '../support/stowage.ts';
