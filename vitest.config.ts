@@ -23,6 +23,14 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: 'quickstart',
+          include: ['test/quickstart/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 330_000,
+        },
+      },
     ],
   },
 });
