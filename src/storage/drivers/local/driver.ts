@@ -7,7 +7,7 @@ import type { StorageDriver } from '../../driver.ts';
 import { deleteObject } from './delete.ts';
 import { errorCode } from './io-errors.ts';
 import { listObjects } from './list.ts';
-import { parseKey } from './paths.ts';
+import { parseKey, storageLayout } from './paths.ts';
 import { getObject, headObject } from './read.ts';
 import type { LinkSigner } from './signed-links.ts';
 import { encodeKeyPath, publicObjectUrl, signedLinkUrl } from './urls.ts';
@@ -36,11 +36,7 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
   const { name, profile, links } = options;
   const directory = resolve(options.directory);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const layout = {
-    storage: name,
-    objectsRoot: join(directory, 'objects'),
-    tempRoot: join(directory, '.tmp'),
-  };
+  const layout = { storage: name, ...storageLayout(directory) };
   const sweep = sweepStaleTemps(layout.tempRoot);
 
   return {

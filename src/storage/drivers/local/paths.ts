@@ -62,6 +62,15 @@ export function parseKey(key: string): string[] {
   return segments;
 }
 
+/**
+ * A storage directory's two trees: `objects/` holds the keys (objectLocation), `.tmp/` the uploads in
+ * flight (write.ts). Exported so that tools and tests look where the driver writes.
+ */
+export const storageLayout = (directory: string) => ({
+  objectsRoot: join(directory, 'objects'),
+  tempRoot: join(directory, '.tmp'),
+});
+
 /** Where an object's file lives, for segments returned by parseKey. */
 export function objectLocation(objectsRoot: string, segments: readonly string[]) {
   const directories = segments.slice(0, -1).map((segment) => segmentName(segment, false));
