@@ -1,8 +1,10 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createAuthenticator } from './auth/authenticate.ts';
 import type { Config } from './config/schema.ts';
 import type { RouteContext } from './http/context.ts';
+import { registerCors } from './http/cors.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
@@ -57,7 +59,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Limits here are only the fallback; every upload route passes its storage's own limits.
   await app.register(multipart, { limits: { fileSize: 0, files: 0, fields: 0, parts: 0, headerPairs: 100 } });
 
-  const context: RouteContext = { storages: deps.storages };
+  if (config.auth.cors) await registerCors(app, config.auth.cors);
+  const context: RouteContext = { storages: deps.storages, authenticate: createAuthenticator(config.auth) };
   await app.register(healthRoutes, { ...context, ...(deps.isDraining && { isDraining: deps.isDraining }) });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);

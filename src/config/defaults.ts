@@ -2,12 +2,16 @@ import type { ConfigInput } from './schema.ts';
 
 /**
  * The embedded default: what Stowage runs when no config file is given. The three example storages
- * of stowage.example.yaml, on the local disk driver under ./data, listening on loopback only — a
- * newcomer's first run needs no cloud account, and nothing is exposed beyond this machine.
+ * of stowage.example.yaml, on the local disk driver under ./data, listening on loopback only and
+ * open to requests without credentials — a newcomer's first run needs no cloud account and no keys,
+ * and nothing is exposed beyond this machine (HOST=0.0.0.0 with this default refuses to start).
  */
 export const embeddedDefaultConfig: ConfigInput = {
   server: { host: '127.0.0.1', port: 8080 },
   local: { root: './data' },
+  // Open to anyone who can reach the port — which, on loopback, is only this machine. A config
+  // that binds elsewhere must declare its credentials (or allowAnonymousWrites) explicitly.
+  auth: { anonymousGrants: ['*:*'] },
   storages: {
     media: {
       driver: 'local',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authSchema } from './auth-schema.ts';
 import { parseDurationSeconds, parseSize } from './units.ts';
 
 /**
@@ -142,6 +143,18 @@ const profileFields = {
   /** Base URL that maps to the bucket root (a CDN); public URLs are `${publicBaseUrl}/${prefix}${key}`. */
   publicBaseUrl: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
   presign,
+  /**
+   * Confines end users (JWT principals) to their own keys: a template over token claims such as
+   * "users/{sub}/". Their uploads land under it and every other action is limited to keys below it.
+   * Services (API keys) are not confined.
+   */
+  ownerPrefix: z
+    .string()
+    .regex(
+      /^([\w.-]+\/|\{[A-Za-z_][\w]*\}\/)*([\w.-]*\{[A-Za-z_][\w]*\}[\w.-]*\/)([\w.-]+\/|\{[A-Za-z_][\w]*\}\/)*$/,
+      'a path ending in "/" with at least one {claim}, e.g. "users/{sub}/"',
+    )
+    .optional(),
 };
 
 const s3Profile = z
@@ -229,11 +242,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    auth: authSchema.prefault({}),
     storages: z
       .record(storageName, storageProfile)
       .refine((value) => Object.keys(value).length > 0, 'at least one storage is required'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Anonymous write access on an address others can reach must be asked for in so many words.
+    const writes = config.auth.anonymousGrants.filter((grant) => !grant.endsWith(':read'));
+    if (writes.length > 0 && !isLoopback(config.server.host) && !config.auth.allowAnonymousWrites) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'anonymousGrants'],
+        message: `grants ${writes.join(', ')} to anyone without credentials on ${config.server.host}; set auth.allowAnonymousWrites: true if that is really intended`,
+      });
+    }
+  });
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export const isLoopback = (host: string): boolean => /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/.test(host);
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

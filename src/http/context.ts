@@ -1,9 +1,11 @@
+import type { Authenticator } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 
-/** What routes need from the app: the storages by name. Passed explicitly as plugin options. */
+/** What routes need from the app: the storages by name and who is asking. Passed as plugin options. */
 export interface RouteContext {
   storages: ReadonlyMap<string, Storage>;
+  authenticate: Authenticator;
 }
 
 export function findStorage(context: RouteContext, name: string): Storage {

@@ -31,6 +31,8 @@ export interface IncomingFile {
   filename: string | undefined;
   /** Caller-chosen key (already validated); generated when absent. */
   key?: string;
+  /** Prepended to a generated key (an end user's own area, e.g. "users/42/"). */
+  keyPrefix?: string;
   contentLength?: number;
   signal?: AbortSignal;
 }
@@ -60,7 +62,8 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
       allowed: profile.allowedTypes,
     });
     const originalName = sanitizeFilename(file.filename);
-    const key = file.key ?? generateKey(chooseExtension(sniffed?.ext, originalName));
+    const key =
+      file.key ?? `${file.keyPrefix ?? ''}${generateKey(chooseExtension(sniffed?.ext, originalName))}`;
     const dispositionType = isSafeInline(contentType) ? profile.contentDisposition : 'attachment';
     const metadata: ObjectMetadata = {
       contentType,

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { listPrefixInScope } from '../../auth/authorize.ts';
 import { validatePrefix } from '../../storage/keys.ts';
 import { apiKey, backendKey } from '../../storage/storage.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import { access } from '../access.ts';
+import type { RouteContext } from '../context.ts';
 import { commonErrors, objectSummary, storageParams } from '../schemas.ts';
 
 /** GET /v1/storages/{storage}/objects?prefix=&cursor=&limit= — keys in lexicographic order, paged. */
@@ -33,10 +35,10 @@ export const listRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, conte
       },
     },
     async (request) => {
-      const storage = findStorage(context, request.params.storage);
+      const { storage, scope } = await access(request, context, request.params.storage, 'list');
       const { prefix, cursor, limit } = request.query;
       const page = await storage.driver.list({
-        prefix: backendKey(storage, validatePrefix(prefix)),
+        prefix: backendKey(storage, listPrefixInScope(scope, validatePrefix(prefix))),
         limit,
         ...(cursor !== undefined && { cursor }),
       });

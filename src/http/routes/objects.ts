@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { requireInScope } from '../../auth/authorize.ts';
 import { validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import { access } from '../access.ts';
+import type { RouteContext } from '../context.ts';
 import { setObjectHeaders } from '../object-headers.ts';
 import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
 import { etagMatches, serveObject } from '../serve-object.ts';
@@ -20,8 +22,13 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       },
     },
     async (request, reply) => {
-      const storage = findStorage(context, request.params.storage);
-      return serveObject(request, reply, storage, backendKey(storage, validateKey(request.params['*'])));
+      const { storage, scope } = await access(request, context, request.params.storage, 'read');
+      return serveObject(
+        request,
+        reply,
+        storage,
+        backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
+      );
     },
   );
 
@@ -29,8 +36,10 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
     '/v1/storages/:storage/objects/*',
     { schema: { summary: 'Object metadata', params: objectParams } },
     async (request, reply) => {
-      const storage = findStorage(context, request.params.storage);
-      const info = await storage.driver.head(backendKey(storage, validateKey(request.params['*'])));
+      const { storage, scope } = await access(request, context, request.params.storage, 'read');
+      const info = await storage.driver.head(
+        backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
+      );
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag))
         return reply.code(304).header('etag', info.etag).send(null);
@@ -48,8 +57,10 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       },
     },
     async (request, reply) => {
-      const storage = findStorage(context, request.params.storage);
-      await storage.driver.delete(backendKey(storage, validateKey(request.params['*'])));
+      const { storage, scope } = await access(request, context, request.params.storage, 'delete');
+      await storage.driver.delete(
+        backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
+      );
       request.log.info({ storage: storage.name, key: request.params['*'] }, 'deleted object');
       return reply.code(204).send(null);
     },

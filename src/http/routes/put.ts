@@ -1,10 +1,12 @@
 import { parse as parseContentDisposition } from 'content-disposition';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requireInScope } from '../../auth/authorize.ts';
 import { AppError } from '../../errors.ts';
 import { storeObject } from '../../storage/intake.ts';
 import { validateKey } from '../../storage/keys.ts';
 import { absoluteUrl } from '../absolute-url.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import { access } from '../access.ts';
+import type { RouteContext } from '../context.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { commonErrors, errorResponse, objectParams, storedObject } from '../schemas.ts';
 
@@ -36,8 +38,8 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       },
     },
     async (request, reply) => {
-      const storage = findStorage(context, request.params.storage);
-      const key = validateKey(request.params['*']);
+      const { storage, scope } = await access(request, context, request.params.storage, 'write');
+      const key = requireInScope(scope, validateKey(request.params['*']));
       const lengthHeader = request.headers['content-length'];
       const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
       if (contentLength !== undefined && !Number.isSafeInteger(contentLength)) {

@@ -1,8 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { grants } from '../../auth/grants.ts';
+import { ACTIONS } from '../../config/auth-schema.ts';
+import { principalOf } from '../access.ts';
 import type { RouteContext } from '../context.ts';
 
-/** GET /v1/storages — what a client may upload where: names and limits, never buckets. */
+/** GET /v1/storages — what this client may use: names and limits, never buckets. */
 export const storageRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
   app.get(
     '/v1/storages',
@@ -25,15 +28,23 @@ export const storageRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, co
         },
       },
     },
-    async () => ({
-      storages: [...context.storages.values()].map(({ name, profile }) => ({
-        name,
-        access: profile.access,
-        maxFileSize: profile.maxFileSize,
-        maxFiles: profile.maxFiles,
-        allowedTypes: profile.allowedTypes,
-        overwrite: profile.overwrite,
-      })),
-    }),
+    async (request) => {
+      // Only what this caller may use: public storages, and those it holds any grant on.
+      const principal = await principalOf(request, context.authenticate);
+      const visible = [...context.storages.values()].filter(
+        ({ name, profile }) =>
+          profile.access === 'public' || ACTIONS.some((action) => grants(principal.grants, name, action)),
+      );
+      return {
+        storages: visible.map(({ name, profile }) => ({
+          name,
+          access: profile.access,
+          maxFileSize: profile.maxFileSize,
+          maxFiles: profile.maxFiles,
+          allowedTypes: profile.allowedTypes,
+          overwrite: profile.overwrite,
+        })),
+      };
+    },
   );
 };

@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, isAppError } from '../../errors.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
-import { backendKey } from '../../storage/storage.ts';
+import { backendKey, type Storage } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import { access } from '../access.ts';
+import type { RouteContext } from '../context.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
 /** Small non-file fields are tolerated (forms often carry them) but bounded and ignored. */
@@ -35,7 +36,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       },
     },
     async (request, reply) => {
-      const storage = findStorage(context, request.params.storage);
+      const { storage, scope } = await access(request, context, request.params.storage, 'write');
       if (!request.isMultipart()) {
         throw new AppError(
           'UNSUPPORTED_MEDIA_TYPE',
@@ -64,6 +65,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
               body: part.file,
               declaredType: part.mimetype,
               filename: part.filename,
+              keyPrefix: scope.keyPrefix,
             }),
           );
         }
@@ -76,20 +78,18 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         { storage: storage.name, files: stored.length, bytes: stored.reduce((sum, o) => sum + o.size, 0) },
         'stored upload',
       );
-      return reply
-        .code(201)
-        .send({
-          objects: stored.map((object) =>
-            object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
-          ),
-        });
+      return reply.code(201).send({
+        objects: stored.map((object) =>
+          object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
+        ),
+      });
     },
   );
 };
 
 async function removeAll(
   log: { warn: (obj: object, msg: string) => void },
-  storage: ReturnType<typeof findStorage>,
+  storage: Storage,
   stored: StoredObject[],
 ) {
   await Promise.all(

@@ -1,11 +1,13 @@
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { requireInScope } from '../../auth/authorize.ts';
 import { isSafeInline } from '../../storage/content-type.ts';
 import { sanitizeFilename, validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import { access } from '../access.ts';
+import type { RouteContext } from '../context.ts';
 import { commonErrors, storageParams } from '../schemas.ts';
 
 /**
@@ -48,9 +50,9 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       },
     },
     async (request) => {
-      const storage = findStorage(context, request.params.storage);
+      const { storage, scope } = await access(request, context, request.params.storage, 'sign');
       const { profile, driver } = storage;
-      const key = backendKey(storage, validateKey(request.body.key));
+      const key = backendKey(storage, requireInScope(scope, validateKey(request.body.key)));
       const info = await driver.head(key);
       if (profile.access === 'public') {
         return { url: absoluteUrl(request, driver.publicUrl(key)), expiresAt: null, expiresIn: null };

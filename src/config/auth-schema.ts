@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { parseDurationSeconds } from './units.ts';
+
+/**
+ * Access control settings. Grants are `storage:action` with `*` wildcards on either side
+ * ("media:write", "*:read", "exports:*"); actions are read, write, delete, list and sign (issue links).
+ */
+
+export const ACTIONS = ['read', 'write', 'delete', 'list', 'sign'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const grant = z
+  .string()
+  .regex(
+    /^(\*|[a-z0-9][a-z0-9_-]{0,62}):(\*|read|write|delete|list|sign)$/,
+    'expected "storage:action", e.g. "media:write" or "*:read"',
+  );
+
+const seconds = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const parsed = parseDurationSeconds(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const apiKey = z
+  .object({
+    name: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, ".", "-" and "_"'),
+    /** `sha256:<64 hex>` of the key; the key itself is never in the config. */
+    hash: z
+      .string()
+      .regex(
+        /^sha256:[0-9a-f]{64}$/,
+        'expected "sha256:" and 64 lower-case hex digits (see `stowage hash-key`)',
+      )
+      .transform((value) => value.slice('sha256:'.length)),
+    grants: z.array(grant).min(1),
+  })
+  .strict();
+
+const jwt = z
+  .object({
+    /** HS256/384/512 shared secret. Exactly one of secret and jwksUrl. */
+    secret: z.string().min(32, 'must be at least 32 characters').optional(),
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    /** Accepted algorithms; defaults to HS256 with a secret, RS256/ES256/EdDSA with a JWKS. `none` never is. */
+    algorithms: z
+      .array(
+        z.enum([
+          'HS256',
+          'HS384',
+          'HS512',
+          'RS256',
+          'RS384',
+          'RS512',
+          'PS256',
+          'PS384',
+          'PS512',
+          'ES256',
+          'ES384',
+          'ES512',
+          'EdDSA',
+        ]),
+      )
+      .optional(),
+    clockSkew: seconds('30s'),
+    /** The claim carrying grants: a space-separated string (OAuth `scope`) or an array. */
+    grantsClaim: z.string().min(1).default('scope'),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if ((value.secret === undefined) === (value.jwksUrl === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of secret and jwksUrl' });
+    }
+  });
+
+const cors = z
+  .object({
+    /** Exact origins ("https://app.example.com"); "*" allows any origin (never with credentials). */
+    origins: z
+      .array(
+        z.union([
+          z.literal('*'),
+          z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, '')),
+        ]),
+      )
+      .min(1),
+    credentials: z.union([z.boolean(), z.stringbool()]).default(false),
+    maxAge: seconds('10m'),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.credentials && value.origins.includes('*')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['origins'],
+        message: '"*" cannot be combined with credentials: list the origins',
+      });
+    }
+  });
+
+export const authSchema = z
+  .object({
+    apiKeys: z.array(apiKey).default([]),
+    jwt: jwt.optional(),
+    /**
+     * Grants for requests without credentials, beyond reading public storages (always allowed).
+     * Anything but read here exposes the storage to anyone who can reach the port.
+     */
+    anonymousGrants: z.array(grant).default([]),
+    /** Must be true for anonymous grants beyond read on a non-loopback address. */
+    allowAnonymousWrites: z.union([z.boolean(), z.stringbool()]).default(false),
+    cors: cors.optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const names = new Set<string>();
+    value.apiKeys.forEach((key, index) => {
+      if (names.has(key.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apiKeys', index, 'name'],
+          message: `duplicate key name "${key.name}"`,
+        });
+      names.add(key.name);
+    });
+  });
+
+export type AuthConfig = z.output<typeof authSchema>;
+export type JwtConfig = NonNullable<AuthConfig['jwt']>;
+export type CorsConfig = NonNullable<AuthConfig['cors']>;
