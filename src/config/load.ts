@@ -33,8 +33,13 @@ export function interpolate(value: unknown, env: Env, path: string, missing: Map
     });
     return result === '' ? undefined : result;
   }
-  if (Array.isArray(value))
-    return value.map((item, index) => interpolate(item, env, `${path}[${index}]`, missing));
+  if (Array.isArray(value)) {
+    // Items left unset are dropped; a list of nothing but unset items is itself unset.
+    const items = value
+      .map((item, index) => interpolate(item, env, `${path}.${index}`, missing))
+      .filter((item) => item !== undefined);
+    return value.length > 0 && items.length === 0 ? undefined : items;
+  }
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     const out: Record<string, unknown> = {};

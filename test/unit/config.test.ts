@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.ts';
+import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
+import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import { formatSize, parseDurationSeconds, parseSize } from '../../src/config/units.ts';
 
 const problemsOf = (document: unknown, env: Record<string, string> = {}): readonly string[] => {
@@ -118,5 +119,113 @@ describe('config', () => {
 
   it('needs at least one storage', () => {
     expect(problemsOf({ storages: {} })).toEqual([expect.stringMatching(/^storages: at least one storage/)]);
+  });
+});
+
+describe('the example config', () => {
+  const path = new URL('../../stowage.example.yaml', import.meta.url).pathname;
+  const env = {
+    MEDIA_BUCKET: 'media',
+    PRIVATE_BUCKET: 'private',
+    EXPORTS_BUCKET: 'exports',
+    STOWAGE_API_KEY_HASH: `sha256:${'a'.repeat(64)}`,
+  };
+
+  it('loads with only the bucket names and a key hash; JWT and CORS stay off while unset', async () => {
+    const config = await loadConfigFile(path, env);
+    expect(Object.keys(config.storages)).toEqual(['media', 'private', 'exports']);
+    expect(config.storages.media?.access).toBe('public');
+    expect(config.auth.apiKeys.map((key) => key.name)).toEqual(['backend']);
+    expect(config.auth.jwt).toBeUndefined();
+    expect(config.auth.cors).toBeUndefined();
+    expect(config.auth.anonymousGrants).toEqual([]);
+    expect(config.s3.credentials).toBeUndefined();
+  });
+
+  it('turns JWT and CORS on from the environment', async () => {
+    const config = await loadConfigFile(path, {
+      ...env,
+      JWT_JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
+      JWT_ISSUER: 'https://auth.example.com/',
+      JWT_AUDIENCE: 'stowage',
+      CORS_ORIGIN: 'https://app.example.com',
+      AWS_ACCESS_KEY_ID: 'AKIA',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+    });
+    expect(config.auth.jwt).toMatchObject({ issuer: 'https://auth.example.com/', audience: 'stowage' });
+    expect(config.auth.cors?.origins).toEqual(['https://app.example.com']);
+    expect(config.s3.credentials).toEqual({ accessKeyId: 'AKIA', secretAccessKey: 'secret' });
+  });
+
+  it('names every missing variable', async () => {
+    await expect(loadConfigFile(path, {})).rejects.toMatchObject({
+      problems: expect.arrayContaining([
+        'auth.apiKeys.0.hash: environment variable STOWAGE_API_KEY_HASH is not set',
+        'storages.media.bucket: environment variable MEDIA_BUCKET is not set',
+      ]),
+    });
+  });
+});
+
+describe('access settings', () => {
+  const storages = { media: { driver: 'local' } };
+
+  it('refuse anonymous write access on a non-loopback address unless said explicitly', () => {
+    expect(problemsOf({ storages, server: { host: '0.0.0.0' }, auth: { anonymousGrants: ['*:*'] } })).toEqual(
+      [
+        expect.stringMatching(
+          /^auth\.anonymousGrants: grants \*:\* to anyone without credentials on 0\.0\.0\.0/,
+        ),
+      ],
+    );
+    expect(
+      problemsOf({
+        storages,
+        server: { host: '0.0.0.0' },
+        auth: { anonymousGrants: ['*:*'], allowAnonymousWrites: true },
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf({ storages, server: { host: '0.0.0.0' }, auth: { anonymousGrants: ['media:read'] } }),
+    ).toEqual([]);
+    expect(
+      problemsOf({ storages, server: { host: '127.0.0.1' }, auth: { anonymousGrants: ['*:*'] } }),
+    ).toEqual([]);
+  });
+
+  it('the embedded default is open only because it listens on loopback; HOST=0.0.0.0 makes it refuse', () => {
+    expect(parseConfig(embeddedDefaultConfig, {}).auth.anonymousGrants).toEqual(['*:*']);
+    expect(() => parseConfig(embeddedDefaultConfig, { HOST: '0.0.0.0' })).toThrow(/allowAnonymousWrites/);
+  });
+
+  it('validates grants, key hashes, JWT and CORS settings', () => {
+    const problems = problemsOf({
+      storages,
+      auth: {
+        apiKeys: [
+          { name: 'a', hash: 'sha256:abc', grants: ['media:admin'] },
+          { name: 'a', hash: `sha256:${'0'.repeat(64)}`, grants: ['*:*'] },
+        ],
+        jwt: { issuer: 'x', audience: 'y' },
+        cors: { origins: ['*'], credentials: true },
+      },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^auth\.apiKeys\.0\.hash: /),
+        expect.stringMatching(/^auth\.apiKeys\.0\.grants\.0: /),
+        'auth.jwt: set exactly one of secret and jwksUrl',
+        'auth.cors.origins: "*" cannot be combined with credentials: list the origins',
+      ]),
+    );
+  });
+
+  it('owner prefixes need a claim placeholder', () => {
+    expect(problemsOf({ storages: { docs: { driver: 'local', ownerPrefix: 'users/' } } })).toEqual([
+      expect.stringMatching(/^storages\.docs\.ownerPrefix: /),
+    ]);
+    expect(
+      problemsOf({ storages: { docs: { driver: 'local', ownerPrefix: 'tenants/{tenant}/users/{sub}/' } } }),
+    ).toEqual([]);
   });
 });
