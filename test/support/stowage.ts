@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
@@ -5,13 +8,16 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
+import { loggerOptions } from '../../src/logger.ts';
 import { createLinks, createStorages } from '../../src/storage/registry.ts';
+import { type BackendInspector, localBackend, s3Backend } from './backend.ts';
 import { createTestBucket, emptyAndDeleteBucket, s3Client } from './s3-admin.ts';
 
 /**
- * One helper for integration tests: creates fresh buckets on the real S3 server, builds a Stowage app
- * whose storages point at them, listens on an ephemeral port, and tears everything down after the
- * file. Logs are captured (as JSON lines) so tests can check what would reach an operator's log.
+ * One helper for integration tests: creates fresh buckets on the real S3 server and a fresh temp
+ * directory for local storages, builds a Stowage app whose storages point at them, listens on an
+ * ephemeral port, and tears everything down after the file. Logs are captured (as JSON lines) so
+ * tests can check what would reach an operator's log.
  */
 
 type StorageInput = ConfigInput['storages'][string];
@@ -27,11 +33,13 @@ export interface StowageUnderTest {
   readonly s3: S3Client;
   /** Every log line the app wrote. */
   readonly logs: string[];
+  /** What a storage's bucket or directory really holds, whatever its driver. */
+  backend(storage: string): BackendInspector;
 }
 
 export interface StowageOptions {
-  /** Labels of the buckets to create, e.g. ['media', 'private']. */
-  buckets: string[];
+  /** Labels of the buckets to create, e.g. ['media', 'private']; none when every storage is local. */
+  buckets?: string[];
   /** The storages, given the created bucket names by label. */
   storages: (buckets: Record<string, string>) => Record<string, StorageInput>;
   /** Extra top-level config (server, local…). */
@@ -40,16 +48,34 @@ export interface StowageOptions {
 
 export function useStowage(options: StowageOptions): StowageUnderTest {
   const state: Partial<{ -readonly [K in keyof StowageUnderTest]: StowageUnderTest[K] }> = { logs: [] };
+  let localRoot: string | undefined;
+  state.backend = (name) => {
+    const profile = state.config?.storages[name];
+    if (!profile || !state.s3) throw new Error(`useStowage: no storage "${name}" (or not ready yet)`);
+    // Every local storage has its directory set below, so this looks exactly where the driver writes.
+    return profile.driver === 's3' ? s3Backend(profile.bucket, state.s3) : localBackend(profile.directory!);
+  };
 
   beforeAll(async () => {
     const server = inject('s3');
     const s3 = s3Client(server);
     const buckets: Record<string, string> = {};
-    for (const label of options.buckets) buckets[label] = await createTestBucket(server, label);
+    for (const label of options.buckets ?? []) buckets[label] = await createTestBucket(server, label);
+    localRoot = await mkdtemp(join(tmpdir(), 'stowage-test-'));
+    const root = localRoot;
+    const storages = Object.fromEntries(
+      Object.entries(options.storages(buckets)).map(([name, profile]): [string, StorageInput] => [
+        name,
+        profile.driver === 'local' ? { directory: join(root, name), ...profile } : profile,
+      ]),
+    );
     const config = parseConfig(
       {
         ...options.config,
+        local: { root, ...options.config?.local },
         server: { host: '127.0.0.1', port: 0, logLevel: 'info', ...options.config?.server },
+        // Suites about storage behaviour run open (on loopback); the auth suites pass their own.
+        auth: options.config?.auth ?? { anonymousGrants: ['*:*'] },
         s3: {
           endpoint: server.endpoint,
           region: server.region,
@@ -57,7 +83,7 @@ export function useStowage(options: StowageOptions): StowageUnderTest {
           credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
           ...options.config?.s3,
         },
-        storages: options.storages(buckets),
+        storages,
       },
       {},
       'test config',
@@ -67,7 +93,8 @@ export function useStowage(options: StowageOptions): StowageUnderTest {
     const app = await buildApp(config, {
       storages: createStorages(config, links),
       links,
-      logger: { level: 'info', stream: lineCollector(logs) },
+      // The production logger (redaction included), writing to the captured lines.
+      logger: { ...(loggerOptions('info') as object), stream: lineCollector(logs) },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -80,7 +107,8 @@ export function useStowage(options: StowageOptions): StowageUnderTest {
     const s3 = state.s3;
     if (s3)
       await Promise.all(Object.values(state.buckets ?? {}).map((bucket) => emptyAndDeleteBucket(bucket, s3)));
-    s3?.destroy();
+    // The S3 client is s3-admin's, shared by every suite of the file: not ours to destroy.
+    if (localRoot) await rm(localRoot, { recursive: true, force: true });
   });
 
   return new Proxy(state as StowageUnderTest, {
@@ -91,6 +119,36 @@ export function useStowage(options: StowageOptions): StowageUnderTest {
       return value;
     },
   });
+}
+
+/** The drivers every contract suite (test/contract) runs against. */
+export const DRIVERS = ['s3', 'local'] as const;
+export type Driver = (typeof DRIVERS)[number];
+
+type S3Input = Extract<StorageInput, { driver: 's3' }>;
+type LocalInput = Extract<StorageInput, { driver: 'local' }>;
+
+/** A profile for either driver: the shared fields, plus S3-only settings that local storages do without. */
+export type ContractProfile = Omit<LocalInput, 'driver' | 'directory'> &
+  Partial<Pick<S3Input, 'partSize' | 'queueSize' | 'acl'>>;
+
+/**
+ * The options for `useStowage` that put these storages on one driver: a fresh bucket each on S3, a
+ * fresh directory each on local disk. Multipart tuning and ACLs are dropped for local storages (a local
+ * write has no parts; a public local storage is readable by design).
+ */
+export function forDriver(driver: Driver, profiles: Record<string, ContractProfile>): StowageOptions {
+  const storage = (name: string, buckets: Record<string, string>): StorageInput => {
+    const profile = profiles[name]!;
+    if (driver === 's3') return { driver, bucket: buckets[name]!, ...profile };
+    const { partSize, queueSize, acl, ...shared } = profile;
+    return { driver, ...shared };
+  };
+  const names = Object.keys(profiles);
+  return {
+    buckets: driver === 's3' ? names : [],
+    storages: (buckets) => Object.fromEntries(names.map((name) => [name, storage(name, buckets)])),
+  };
 }
 
 function lineCollector(lines: string[]): Writable {
