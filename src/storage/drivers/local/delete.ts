@@ -12,13 +12,13 @@ import type { ReadLayout } from './read.ts';
 export async function deleteObject(layout: ReadLayout, key: string): Promise<void> {
   const location = objectLocation(layout.objectsRoot, parseKey(key));
   try {
-    if (!(await walkDirectories(layout.objectsRoot, location.directories, key, false))) return;
+    if (!(await walkDirectories(layout.objectsRoot, location.directories, false))) return;
     // unlink never follows a symbolic link: at worst it removes the link itself.
     await unlink(location.file).catch((error: unknown) => {
       if (errorCode(error) !== 'ENOENT') throw error;
     });
   } catch (error) {
-    throw storageError(error, layout.storage, 'delete the object', key);
+    throw storageError(error, layout.storage, 'delete the object');
   }
   for (let depth = location.directories.length; depth > 0; depth--) {
     const removed = await rmdir(join(layout.objectsRoot, ...location.directories.slice(0, depth))).then(

@@ -49,7 +49,7 @@ async function startDirectory(layout: ReadLayout, prefix: string) {
     return undefined; // no key can start with an invalid prefix
   }
   const names = segments.map((segment) => segmentName(segment, false));
-  const exists = await walkDirectories(layout.objectsRoot, names, complete, false).catch(() => false);
+  const exists = await walkDirectories(layout.objectsRoot, names, false).catch(() => false);
   return exists ? { path: join(layout.objectsRoot, ...names), keyPrefix: complete } : undefined;
 }
 

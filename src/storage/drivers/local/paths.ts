@@ -18,8 +18,9 @@ const LEAF_MARK = '%';
 
 const forbiddenCharacter = /[\p{Cc}\\]/u;
 
-const invalidKey = (key: string, reason: string) =>
-  new AppError('INVALID_KEY', `Invalid key: ${reason}`, { details: { key, reason } });
+// Details never echo the key: it is the backend key, and the profile prefix is hidden from clients.
+const invalidKey = (reason: string) =>
+  new AppError('INVALID_KEY', `Invalid key: ${reason}`, { details: { reason } });
 
 const escapeName = (segment: string) => segment.replaceAll('%', '%25');
 
@@ -45,19 +46,18 @@ const validSegment = (segment: string) => segment !== '' && segment !== '.' && s
  * from the URL already and is taken literally.
  */
 export function parseKey(key: string): string[] {
-  if (typeof key !== 'string' || key === '') throw invalidKey(String(key), 'empty');
+  if (typeof key !== 'string' || key === '') throw invalidKey('empty');
   // A lone surrogate would be written as U+FFFD, so two different keys would share one file.
-  if (!key.isWellFormed()) throw invalidKey(key, 'not well-formed Unicode');
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
-    throw invalidKey(key, `longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
-  if (forbiddenCharacter.test(key)) throw invalidKey(key, 'contains a control character or a backslash');
-  if (key.startsWith('/')) throw invalidKey(key, 'absolute path');
+  if (!key.isWellFormed()) throw invalidKey('not well-formed Unicode');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw invalidKey(`longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
+  if (forbiddenCharacter.test(key)) throw invalidKey('contains a control character or a backslash');
+  if (key.startsWith('/')) throw invalidKey('absolute path');
   const segments = key.split('/');
   segments.forEach((segment, index) => {
-    if (segment === '') throw invalidKey(key, 'empty path segment');
-    if (!validSegment(segment)) throw invalidKey(key, '"." or ".." segment');
+    if (segment === '') throw invalidKey('empty path segment');
+    if (!validSegment(segment)) throw invalidKey('"." or ".." segment');
     if (Buffer.byteLength(segmentName(segment, index === segments.length - 1)) > MAX_NAME_BYTES)
-      throw invalidKey(key, `a path segment is longer than this filesystem allows (${MAX_NAME_BYTES} bytes)`);
+      throw invalidKey(`a path segment is longer than this filesystem allows (${MAX_NAME_BYTES} bytes)`);
   });
   return segments;
 }
@@ -80,9 +80,9 @@ export function objectLocation(objectsRoot: string, segments: readonly string[])
 }
 
 /** For a key that reaches a symbolic link (a directory on the way, or the object file itself). */
-export const symlinkRefused = (key: string) =>
+export const symlinkRefused = () =>
   new AppError('INVALID_KEY', 'Invalid key: it passes through a symbolic link in the storage directory', {
-    details: { key, reason: 'symbolic link' },
+    details: { reason: 'symbolic link' },
   });
 
 /**
@@ -94,7 +94,6 @@ export const symlinkRefused = (key: string) =>
 export async function walkDirectories(
   objectsRoot: string,
   directories: readonly string[],
-  key: string,
   create: boolean,
 ): Promise<boolean> {
   let current = objectsRoot;
@@ -107,7 +106,7 @@ export async function walkDirectories(
       });
       stats = await lstatOrUndefined(current);
     }
-    if (stats?.isSymbolicLink()) throw symlinkRefused(key);
+    if (stats?.isSymbolicLink()) throw symlinkRefused();
     if (stats?.isDirectory()) continue;
     if (!create) return false;
     // ENOENT: a concurrent delete pruned it right after mkdir; the writer retries.

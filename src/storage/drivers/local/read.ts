@@ -16,7 +16,7 @@ export interface ReadLayout {
   objectsRoot: string;
 }
 
-const notFound = (key: string) => new AppError('OBJECT_NOT_FOUND', 'Object not found', { details: { key } });
+const notFound = () => new AppError('OBJECT_NOT_FOUND', 'Object not found');
 
 /** Opens an object without following symbolic links; the caller owns (and must close) the handle. */
 export async function openObject(
@@ -26,26 +26,26 @@ export async function openObject(
   const location = objectLocation(layout.objectsRoot, parseKey(key));
   let handle: FileHandle;
   try {
-    if (!(await walkDirectories(layout.objectsRoot, location.directories, key, false))) throw notFound(key);
+    if (!(await walkDirectories(layout.objectsRoot, location.directories, false))) throw notFound();
     handle = await open(location.file, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(key);
-    if (code === 'ELOOP') throw symlinkRefused(key);
-    throw storageError(error, layout.storage, 'open the object', key);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound();
+    if (code === 'ELOOP') throw symlinkRefused();
+    throw storageError(error, layout.storage, 'open the object');
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw notFound(key);
+    if (!stats.isFile()) throw notFound();
     return { handle, info: toObjectInfo(key, await readRecord(handle, stats.size)) };
   } catch (error) {
     await handle.close().catch(() => {});
     if (error instanceof CorruptObjectError)
       throw new AppError('STORAGE_ERROR', `Local storage "${layout.storage}" holds a damaged object`, {
         cause: error,
-        details: { storage: layout.storage, key },
+        details: { storage: layout.storage },
       });
-    throw storageError(error, layout.storage, 'read the object', key);
+    throw storageError(error, layout.storage, 'read the object');
   }
 }
 

@@ -63,7 +63,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 async function writeTemp(layout: Layout, temp: string, input: PutInput): Promise<StoredRecord> {
   const io = <T>(operation: string, step: () => Promise<T>) =>
     step().catch((error: unknown) => {
-      throw storageError(error, layout.storage, operation, input.key);
+      throw storageError(error, layout.storage, operation);
     });
   const handle = await io('create a temporary file', async () => {
     await mkdir(layout.tempRoot, { recursive: true });
@@ -103,7 +103,7 @@ function makeRecord(input: PutInput, size: number, md5: string, sha256: string):
   const declared = input.metadata.sha256?.toLowerCase();
   if (declared !== undefined && declared !== sha256)
     throw new AppError('BAD_REQUEST', 'The body does not match its declared SHA-256', {
-      details: { key: input.key, declared, actual: sha256 },
+      details: { declared, actual: sha256 },
     });
   // Whole seconds, as S3 and HTTP dates have them, so Last-Modified round-trips through If-Modified-Since.
   const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -133,7 +133,7 @@ async function publish(
   for (let attempt = 1; ; attempt++) {
     try {
       await mkdir(layout.objectsRoot, { recursive: true });
-      await walkDirectories(layout.objectsRoot, location.directories, key, true);
+      await walkDirectories(layout.objectsRoot, location.directories, true);
       if (overwrite) await rename(temp, location.file);
       else {
         await link(temp, location.file);
@@ -144,10 +144,10 @@ async function publish(
     } catch (error) {
       const code = errorCode(error);
       if (code === 'EEXIST' && !overwrite)
-        throw new AppError('OBJECT_EXISTS', 'An object with this key already exists', { details: { key } });
+        throw new AppError('OBJECT_EXISTS', 'An object with this key already exists');
       // ENOENT: a concurrent delete pruned a directory between our mkdir and the publish.
       if (code === 'ENOENT' && attempt < PUBLISH_ATTEMPTS) continue;
-      throw storageError(error, layout.storage, 'publish the object', key);
+      throw storageError(error, layout.storage, 'publish the object');
     }
   }
 }
