@@ -4,6 +4,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { createAuthenticator } from './auth/authenticate.ts';
 import type { Config } from './config/schema.ts';
 import type { RouteContext } from './http/context.ts';
+import { UploadAdmission } from './http/admission.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -24,8 +25,8 @@ export interface AppDependencies {
   /** The signer the local storages were built with; enables the link routes that serve them. */
   links?: LinkSigner;
   logger?: FastifyServerOptions['logger'];
-  /** True once the process is shutting down: readiness fails so the load balancer stops sending. */
-  isDraining?: () => boolean;
+  /** Upload admission (budgets, deadlines, drain); the process passes its own to drain it on SIGTERM. */
+  uploads?: UploadAdmission;
 }
 
 /**
@@ -37,17 +38,19 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logger: deps.logger ?? false,
     genReqId: requestId,
     requestIdHeader: false,
-    // Uploads stream for as long as they need up to this deadline; idle sockets are cut sooner.
-    requestTimeout: config.server.requestTimeout * 1000,
+    // Each upload has its own deadline (a JSON 408, see admission.ts); Node's is only a backstop.
+    requestTimeout: (config.server.requestTimeout + 30) * 1000,
     connectionTimeout: config.server.idleTimeout * 1000,
     // JSON bodies are small (URL requests); uploads are streamed and limited per storage instead.
     bodyLimit: 64 * 1024,
     trustProxy: config.server.trustProxy,
-    return503OnClosing: true,
+    // Draining is handled by the process (server.ts) with JSON errors; fastify's own 503 is not.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
   }).withTypeProvider<ZodTypeProvider>();
 
+  app.server.headersTimeout = config.server.headersTimeout * 1000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
@@ -60,8 +63,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(multipart, { limits: { fileSize: 0, files: 0, fields: 0, parts: 0, headerPairs: 100 } });
 
   if (config.auth.cors) await registerCors(app, config.auth.cors);
-  const context: RouteContext = { storages: deps.storages, authenticate: createAuthenticator(config.auth) };
-  await app.register(healthRoutes, { ...context, ...(deps.isDraining && { isDraining: deps.isDraining }) });
+  const uploads = deps.uploads ?? new UploadAdmission(config);
+  const context: RouteContext = { storages: deps.storages, authenticate: createAuthenticator(config.auth), uploads };
+  await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);
   await app.register(putRoutes, context);

@@ -2,16 +2,16 @@ import { buildApp } from './app.ts';
 import { describeAccess } from './auth/describe-access.ts';
 import { embeddedDefaultConfig } from './config/defaults.ts';
 import { loadConfigFile, parseConfig } from './config/load.ts';
+import { drain } from './drain.ts';
+import { UploadAdmission } from './http/admission.ts';
 import { loggerOptions } from './logger.ts';
 import { createLinks, createStorages } from './storage/registry.ts';
 
 /**
- * The process: config → storages → app → listen, and a graceful stop on SIGTERM/SIGINT (readiness
- * turns false, no new requests, in-flight ones get a grace period, then the rest are cut — which
- * aborts their uploads — and the process exits 0).
+ * The process: config → storages → app → listen, and a graceful stop on SIGTERM/SIGINT (see
+ * drain.ts: readiness false, new uploads refused, a grace period, then the rest aborted cleanly;
+ * exit 0).
  */
-
-const SHUTDOWN_GRACE_MS = Number(process.env.STOWAGE_SHUTDOWN_GRACE_MS ?? 25_000);
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -19,14 +19,14 @@ async function main(): Promise<void> {
   const config = configPath
     ? await loadConfigFile(configPath, env)
     : parseConfig(embeddedDefaultConfig, env, 'embedded default');
-  let draining = false;
   const links = createLinks(config);
   const storages = createStorages(config, links);
+  const uploads = new UploadAdmission(config);
   const app = await buildApp(config, {
     storages,
     links,
     logger: loggerOptions(config.server.logLevel, { pretty: process.stdout.isTTY === true }),
-    isDraining: () => draining,
+    uploads,
   });
 
   if (!configPath) {
@@ -45,22 +45,12 @@ async function main(): Promise<void> {
     app.log.info({ storage: name, driver, access, maxFileSize }, `storage ${name}: ${driver} ${where}`);
   }
 
+  let stopping = false;
   const stop = async (signal: string) => {
-    if (draining) return;
-    draining = true;
-    app.log.info(
-      { signal, graceMs: SHUTDOWN_GRACE_MS },
-      'shutting down: refusing new requests, letting in-flight ones finish',
-    );
-    const force = setTimeout(() => {
-      app.log.warn('grace period over: closing the remaining connections (their uploads are aborted)');
-      app.server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS).unref();
-    try {
-      await app.close();
-    } finally {
-      clearTimeout(force);
-    }
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    await drain(app, uploads, config.server.shutdownGrace * 1000);
     app.log.info('stopped');
     process.exit(0);
   };

@@ -136,6 +136,8 @@ const profileFields = {
   overwrite: bool.default(false),
   maxFileSize: size('50MiB'),
   maxFiles: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Concurrent uploads into this storage; unlimited (within the memory budget) when unset. */
+  maxConcurrentUploads: z.coerce.number().int().min(1).optional(),
   /** Empty = any type. */
   allowedTypes: z.array(mediaRange).default([]),
   cacheControl: z.string().min(1).optional(),
@@ -221,15 +223,31 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8080),
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-        /** Whole-request deadline; an upload still running after it is aborted. */
+        /** Whole-request deadline; an upload still running after it is aborted (408). */
         requestTimeout: duration('1h'),
         /** A connection that sends nothing for this long is dropped (slow-loris guard). */
         idleTimeout: duration('60s'),
+        /** The request line and headers must arrive within this (slow-loris guard). */
+        headersTimeout: duration('30s'),
+        /** On SIGTERM, in-flight uploads get this long to finish before they are aborted. */
+        shutdownGrace: duration('25s'),
         trustProxy: bool.default(false),
       })
       .strict()
       .prefault({}),
     s3: s3Connection.prefault({}),
+    /** Bounds on concurrent uploads, so memory stays bounded whatever the number of clients. */
+    limits: z
+      .object({
+        /** Budget for the buffers of all in-flight uploads (an S3 upload holds (queueSize + 1) × partSize). */
+        uploadMemory: size('512MiB'),
+        /** How long a new upload may wait for budget before it is refused with 503 + Retry-After. */
+        uploadQueueTimeout: duration('2s'),
+        /** Concurrent uploads per principal (one API key, one end user, all anonymous callers together). */
+        uploadsPerPrincipal: z.coerce.number().int().min(1).default(32),
+      })
+      .strict()
+      .prefault({}),
     local: z
       .object({
         root: z.string().min(1).default('./data'),

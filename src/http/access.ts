@@ -16,12 +16,12 @@ export async function access(
   context: RouteContext,
   storageName: string,
   action: Action,
-): Promise<{ storage: Storage; scope: Scope }> {
+): Promise<{ storage: Storage; scope: Scope; principal: Principal }> {
   const principal = await principalOf(request, context.authenticate);
   const storage = context.storages.get(storageName);
   const scope = authorize(principal, storageName, action, storage);
   // authorize() throws when the storage is missing, so it is defined here.
-  return { storage: storage as Storage, scope };
+  return { storage: storage as Storage, scope, principal };
 }
 
 const principals = new WeakMap<FastifyRequest, Promise<Principal>>();

@@ -1,11 +1,13 @@
 import type { Authenticator } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { UploadAdmission } from './admission.ts';
 
 /** What routes need from the app: the storages by name and who is asking. Passed as plugin options. */
 export interface RouteContext {
   storages: ReadonlyMap<string, Storage>;
   authenticate: Authenticator;
+  uploads: UploadAdmission;
 }
 
 export function findStorage(context: RouteContext, name: string): Storage {

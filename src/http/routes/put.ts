@@ -1,6 +1,7 @@
 import { parse as parseContentDisposition } from 'content-disposition';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireInScope } from '../../auth/authorize.ts';
+import { describePrincipal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import { storeObject } from '../../storage/intake.ts';
 import { validateKey } from '../../storage/keys.ts';
@@ -38,20 +39,27 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       },
     },
     async (request, reply) => {
-      const { storage, scope } = await access(request, context, request.params.storage, 'write');
+      const { storage, scope, principal } = await access(request, context, request.params.storage, 'write');
       const key = requireInScope(scope, validateKey(request.params['*']));
       const lengthHeader = request.headers['content-length'];
       const contentLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
       if (contentLength !== undefined && !Number.isSafeInteger(contentLength)) {
         throw new AppError('BAD_REQUEST', 'invalid Content-Length');
       }
-      const stored = await storeObject(storage, {
-        body: requestBodyStream(request.raw),
-        declaredType: request.headers['content-type'],
-        filename: filenameFrom(request.headers['content-disposition']),
-        key,
-        ...(contentLength !== undefined && { contentLength }),
-      });
+      const ticket = await context.uploads.admit(storage, describePrincipal(principal));
+      let stored: Awaited<ReturnType<typeof storeObject>>;
+      try {
+        stored = await storeObject(storage, {
+          body: requestBodyStream(request.raw),
+          declaredType: request.headers['content-type'],
+          filename: filenameFrom(request.headers['content-disposition']),
+          key,
+          ...(contentLength !== undefined && { contentLength }),
+          signal: ticket.signal,
+        });
+      } finally {
+        ticket.release();
+      }
       request.log.info({ storage: storage.name, key, bytes: stored.size }, 'stored object');
       return reply.code(201).send(stored.url ? { ...stored, url: absoluteUrl(request, stored.url) } : stored);
     },

@@ -1,6 +1,7 @@
 import type {} from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { describePrincipal } from '../../auth/principal.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey, type Storage } from '../../storage/storage.ts';
@@ -36,7 +37,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       },
     },
     async (request, reply) => {
-      const { storage, scope } = await access(request, context, request.params.storage, 'write');
+      const { storage, scope, principal } = await access(request, context, request.params.storage, 'write');
       if (!request.isMultipart()) {
         throw new AppError(
           'UNSUPPORTED_MEDIA_TYPE',
@@ -45,6 +46,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       }
       const { maxFiles, maxFileSize } = storage.profile;
       const stored: StoredObject[] = [];
+      const ticket = await context.uploads.admit(storage, describePrincipal(principal));
       try {
         const parts = request.parts({
           limits: {
@@ -66,12 +68,15 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
               declaredType: part.mimetype,
               filename: part.filename,
               keyPrefix: scope.keyPrefix,
+              signal: ticket.signal,
             }),
           );
         }
       } catch (error) {
         await removeAll(request.log, storage, stored);
         throw asMultipartError(error);
+      } finally {
+        ticket.release();
       }
       if (stored.length === 0) throw new AppError('NO_FILES', 'the form contains no file part');
       request.log.info(
