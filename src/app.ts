@@ -3,8 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createAuthenticator } from './auth/authenticate.ts';
 import type { Config } from './config/schema.ts';
-import type { RouteContext } from './http/context.ts';
 import { UploadAdmission } from './http/admission.ts';
+import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -64,7 +64,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   if (config.auth.cors) await registerCors(app, config.auth.cors);
   const uploads = deps.uploads ?? new UploadAdmission(config);
-  const context: RouteContext = { storages: deps.storages, authenticate: createAuthenticator(config.auth), uploads };
+  const context: RouteContext = {
+    storages: deps.storages,
+    authenticate: createAuthenticator(config.auth),
+    uploads,
+  };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);
