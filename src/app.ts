@@ -7,6 +7,7 @@ import { UploadAdmission } from './http/admission.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { registerMetrics } from './http/metrics.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
@@ -16,6 +17,7 @@ import { storageRoutes } from './http/routes/storages.ts';
 import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
+import { createMetrics, instrumentStorages } from './metrics.ts';
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import { closeStorages } from './storage/registry.ts';
 import type { Storage } from './storage/storage.ts';
@@ -62,13 +64,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Limits here are only the fallback; every upload route passes its storage's own limits.
   await app.register(multipart, { limits: { fileSize: 0, files: 0, fields: 0, parts: 0, headerPairs: 100 } });
 
+  // Before the routes: metrics observe every request and every storage.
+  const metrics = createMetrics();
+  registerMetrics(app, metrics);
+  const storages = instrumentStorages(deps.storages, metrics);
+
   if (config.auth.cors) await registerCors(app, config.auth.cors);
   const uploads = deps.uploads ?? new UploadAdmission(config);
-  const context: RouteContext = {
-    storages: deps.storages,
-    authenticate: createAuthenticator(config.auth),
-    uploads,
-  };
+  const context: RouteContext = { storages, authenticate: createAuthenticator(config.auth), uploads };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);

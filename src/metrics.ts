@@ -1,0 +1,181 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { isAppError } from './errors.ts';
+import type { StorageDriver } from './storage/driver.ts';
+import type { Storage } from './storage/storage.ts';
+
+/**
+ * Prometheus metrics, one Registry per app (never prom-client's global one), so a process — or a test
+ * file — can build several apps without "metric already registered". Storage metrics come from
+ * wrapping each storage's driver (`instrumentStorages`), HTTP metrics from Fastify hooks
+ * (src/http/metrics.ts); no route or driver knows about them.
+ */
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly uploadBytes: Counter<'storage'>;
+  readonly uploadSize: Histogram<'storage'>;
+  readonly uploadDuration: Histogram<'storage' | 'outcome'>;
+  readonly uploadsInFlight: Gauge<'storage'>;
+  readonly backendErrors: Counter<'storage' | 'operation' | 'code' | 'error'>;
+  readonly presignedUrls: Counter<'storage'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  // process_* and nodejs_* under their standard names, so stock Node.js dashboards work.
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'stowage_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern (never the raw URL) and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'stowage_http_request_duration_seconds',
+      help: 'Time from receiving a request to finishing its response (uploads included), by route.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    uploadBytes: new Counter({
+      name: 'stowage_upload_bytes_total',
+      help: 'Bytes of objects stored (multipart uploads and raw PUTs), by storage.',
+      labelNames: ['storage'],
+      registers,
+    }),
+    uploadSize: new Histogram({
+      name: 'stowage_upload_size_bytes',
+      help: 'Size of each stored object, by storage.',
+      labelNames: ['storage'],
+      // 1 KiB … 4 GiB in steps of 4×.
+      buckets: Array.from({ length: 12 }, (_, i) => 1024 * 4 ** i),
+      registers,
+    }),
+    uploadDuration: new Histogram({
+      name: 'stowage_upload_duration_seconds',
+      help: 'Time the backend write of one object took, by storage and outcome (stored, refused, aborted, failed).',
+      labelNames: ['storage', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers,
+    }),
+    uploadsInFlight: new Gauge({
+      name: 'stowage_uploads_in_flight',
+      help: 'Objects being written to the backend right now, by storage.',
+      labelNames: ['storage'],
+      registers,
+    }),
+    backendErrors: new Counter({
+      name: 'stowage_backend_errors_total',
+      help:
+        'Failed backend operations, by storage, operation (S3 API call, e.g. PutObject), backend code ' +
+        '(e.g. AccessDenied, NoSuchKey, ECONNREFUSED) and the error code clients saw.',
+      labelNames: ['storage', 'operation', 'code', 'error'],
+      registers,
+    }),
+    presignedUrls: new Counter({
+      name: 'stowage_presigned_urls_total',
+      help: 'Presigned (or service-signed) download URLs issued, by storage.',
+      labelNames: ['storage'],
+      registers,
+    }),
+  };
+}
+
+/** Backend codes become label values; anything odd-looking is folded so labels stay few. */
+const labelSafe = (value: unknown, fallback: string): string =>
+  typeof value === 'string' && /^[\w.-]{1,64}$/.test(value) ? value : fallback;
+
+/**
+ * The backend failure an error records, or undefined when the error is not the backend's: a client
+ * that went away, a body over the size limit, a refused type. Drivers put `operation` (and the S3
+ * code or errno) in the details of every error they translate; anything untranslated is a failure too.
+ */
+export function backendFailure(
+  error: unknown,
+  method: string,
+): { operation: string; code: string; error: string } | undefined {
+  if (!isAppError(error)) {
+    // Untranslated: the error handler will answer INTERNAL_ERROR.
+    const name = (error as { name?: unknown } | undefined)?.name;
+    return { operation: method, code: labelSafe(name, 'Unknown'), error: 'INTERNAL_ERROR' };
+  }
+  const details = (error.details ?? {}) as { operation?: unknown; s3Code?: unknown; code?: unknown };
+  if (error.code === 'CLIENT_CLOSED_REQUEST' || details.operation === undefined) return undefined;
+  return {
+    operation: labelSafe(details.operation, method),
+    code: labelSafe(details.s3Code ?? details.code, 'Unknown'),
+    error: error.code,
+  };
+}
+
+function uploadOutcome(error: unknown): 'refused' | 'aborted' | 'failed' {
+  if (isAppError(error)) {
+    if (error.code === 'CLIENT_CLOSED_REQUEST') return 'aborted';
+    if (error.isClientError) return 'refused';
+  }
+  return 'failed';
+}
+
+/** The driver with every call observed; behaviour and results are unchanged. */
+export function instrumentDriver(storage: string, driver: StorageDriver, metrics: Metrics): StorageDriver {
+  const observe = async <T>(method: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      const failure = backendFailure(error, method);
+      if (failure) metrics.backendErrors.inc({ storage, ...failure });
+      throw error;
+    }
+  };
+  return {
+    kind: driver.kind,
+    async put(input) {
+      metrics.uploadsInFlight.inc({ storage });
+      const stop = metrics.uploadDuration.startTimer({ storage });
+      try {
+        const result = await observe('put', () => driver.put(input));
+        stop({ outcome: 'stored' });
+        metrics.uploadBytes.inc({ storage }, result.size);
+        metrics.uploadSize.observe({ storage }, result.size);
+        return result;
+      } catch (error) {
+        stop({ outcome: uploadOutcome(error) });
+        throw error;
+      } finally {
+        metrics.uploadsInFlight.dec({ storage });
+      }
+    },
+    get: (input) => observe('get', () => driver.get(input)),
+    head: (key) => observe('head', () => driver.head(key)),
+    delete: (key) => observe('delete', () => driver.delete(key)),
+    list: (input) => observe('list', () => driver.list(input)),
+    async presignGet(input) {
+      const signed = await observe('presign', () => driver.presignGet(input));
+      metrics.presignedUrls.inc({ storage });
+      return signed;
+    },
+    publicUrl: (key) => driver.publicUrl(key),
+    check: () => observe('check', () => driver.check()),
+    close: () => driver.close(),
+  };
+}
+
+/** The same storages, each with an instrumented driver; per-storage series start at zero. */
+export function instrumentStorages(
+  storages: ReadonlyMap<string, Storage>,
+  metrics: Metrics,
+): Map<string, Storage> {
+  const instrumented = new Map<string, Storage>();
+  for (const [name, storage] of storages) {
+    metrics.uploadBytes.inc({ storage: name }, 0);
+    metrics.uploadsInFlight.set({ storage: name }, 0);
+    metrics.presignedUrls.inc({ storage: name }, 0);
+    instrumented.set(name, { ...storage, driver: instrumentDriver(name, storage.driver, metrics) });
+  }
+  return instrumented;
+}
