@@ -8,6 +8,7 @@ import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerMetrics } from './http/metrics.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
@@ -64,7 +65,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // Limits here are only the fallback; every upload route passes its storage's own limits.
   await app.register(multipart, { limits: { fileSize: 0, files: 0, fields: 0, parts: 0, headerPairs: 100 } });
 
-  // Before the routes: metrics observe every request and every storage.
+  // Before the routes: the document collects them as they register; metrics observe every storage.
+  await registerOpenApi(app);
   const metrics = createMetrics();
   registerMetrics(app, metrics);
   const storages = instrumentStorages(deps.storages, metrics);
