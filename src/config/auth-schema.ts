@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDurationSeconds } from './units.ts';
+import { boolField, durationField } from './fields.ts';
 
 /**
  * Access control settings. Grants are `storage:action` with `*` wildcards on either side
@@ -16,18 +16,7 @@ export const grant = z
     'expected "storage:action", e.g. "media:write" or "*:read"',
   );
 
-const seconds = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const parsed = parseDurationSeconds(value);
-      if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)}` });
-        return z.NEVER;
-      }
-      return parsed;
-    });
+const seconds = durationField;
 
 const apiKey = z
   .object({
@@ -93,7 +82,7 @@ const cors = z
         ]),
       )
       .min(1),
-    credentials: z.union([z.boolean(), z.stringbool()]).default(false),
+    credentials: boolField.default(false),
     maxAge: seconds('10m'),
   })
   .strict()
@@ -117,7 +106,7 @@ export const authSchema = z
      */
     anonymousGrants: z.array(grant).default([]),
     /** Must be true for anonymous grants beyond read on a non-loopback address. */
-    allowAnonymousWrites: z.union([z.boolean(), z.stringbool()]).default(false),
+    allowAnonymousWrites: boolField.default(false),
     cors: cors.optional(),
   })
   .strict()

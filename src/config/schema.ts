@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authSchema } from './auth-schema.ts';
-import { parseDurationSeconds, parseSize } from './units.ts';
+import { boolField, durationField, optionalDurationField, sizeField } from './fields.ts';
 
 /**
  * The one config schema. Parsing turns the operator's file (after ${VAR} interpolation) into the
@@ -12,48 +12,10 @@ const SEVEN_DAYS = 7 * 24 * 3600; // SigV4 presigned URLs cannot outlive this.
 const S3_MIN_PART = 5 * 2 ** 20;
 const S3_MAX_PARTS = 10_000;
 
-const size = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const bytes = parseSize(value);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(value)} (use e.g. "50MiB")` });
-        return z.NEVER;
-      }
-      return bytes;
-    });
-
-const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const seconds = parseDurationSeconds(value);
-      if (seconds === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `invalid duration ${JSON.stringify(value)} (use e.g. "15m")`,
-        });
-        return z.NEVER;
-      }
-      return seconds;
-    });
-
-const optionalDuration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const seconds = parseDurationSeconds(value);
-    if (seconds === undefined) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(value)} (use e.g. "5s")` });
-      return z.NEVER;
-    }
-    return seconds;
-  })
-  .optional();
-
-const bool = z.union([z.boolean(), z.stringbool()]);
+const size = sizeField;
+const duration = durationField;
+const optionalDuration = optionalDurationField();
+const bool = boolField;
 const port = z.coerce.number().int().min(0).max(65_535);
 const httpUrl = z.url({ protocol: /^https?$/ });
 

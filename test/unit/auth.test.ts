@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey } from '../../src/auth/api-keys.ts';
 import { expandOwnerPrefix, listPrefixInScope, requireInScope } from '../../src/auth/authorize.ts';
 import { grants, grantsFromClaim } from '../../src/auth/grants.ts';
-import { AppError } from '../../src/errors.ts';
-
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof AppError ? error.code : 'other';
-  }
-  return 'none';
-};
+import { thrownCode } from '../support/error-code.ts';
 
 describe('grants', () => {
   it('match storage and action with wildcards on either side', () => {
@@ -43,7 +34,7 @@ describe('owner prefixes', () => {
   it('refuse claims that could escape or are missing', () => {
     for (const sub of ['../bob', 'a/b', '..', '', 'x'.repeat(200), undefined, { nested: 1 }]) {
       expect(
-        codeOf(() => expandOwnerPrefix('users/{sub}/', { sub })),
+        thrownCode(() => expandOwnerPrefix('users/{sub}/', { sub })),
         String(sub),
       ).toBe('FORBIDDEN');
     }
@@ -52,12 +43,12 @@ describe('owner prefixes', () => {
   it('confine keys and listings', () => {
     const scope = { keyPrefix: 'users/alice/' };
     expect(requireInScope(scope, 'users/alice/x.png')).toBe('users/alice/x.png');
-    expect(codeOf(() => requireInScope(scope, 'users/bob/x.png'))).toBe('FORBIDDEN');
-    expect(codeOf(() => requireInScope(scope, 'users/alice'))).toBe('FORBIDDEN');
+    expect(thrownCode(() => requireInScope(scope, 'users/bob/x.png'))).toBe('FORBIDDEN');
+    expect(thrownCode(() => requireInScope(scope, 'users/alice'))).toBe('FORBIDDEN');
     expect(listPrefixInScope(scope, '')).toBe('users/alice/');
     expect(listPrefixInScope(scope, 'users/')).toBe('users/alice/');
     expect(listPrefixInScope(scope, 'users/alice/2026/')).toBe('users/alice/2026/');
-    expect(codeOf(() => listPrefixInScope(scope, 'users/bob/'))).toBe('FORBIDDEN');
+    expect(thrownCode(() => listPrefixInScope(scope, 'users/bob/'))).toBe('FORBIDDEN');
     expect(requireInScope({ keyPrefix: '' }, 'anything')).toBe('anything');
   });
 });

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.ts';
 import { essence, isAllowed, isSafeInline, resolveContentType } from '../../src/storage/content-type.ts';
+import { thrownCode } from '../support/error-code.ts';
 
 const sniffable = new Set(['image/png', 'image/jpeg', 'application/pdf', 'image/gif']);
 const png = { mime: 'image/png', ext: 'png' };
-
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof AppError ? error.code : 'other';
-  }
-  return 'none';
-};
 
 describe('content types', () => {
   it('normalises declared types', () => {
@@ -39,13 +30,15 @@ describe('content types', () => {
 
   it('refuses a recognisable type whose bytes do not match (HTML posing as PNG)', () => {
     expect(
-      codeOf(() =>
+      thrownCode(() =>
         resolveContentType({ declared: 'image/png', sniffed: undefined, sniffable, allowed: ['image/*'] }),
       ),
     ).toBe('CONTENT_TYPE_MISMATCH');
     // Aliases count as the same type.
     expect(
-      codeOf(() => resolveContentType({ declared: 'image/jpg', sniffed: undefined, sniffable, allowed: [] })),
+      thrownCode(() =>
+        resolveContentType({ declared: 'image/jpg', sniffed: undefined, sniffable, allowed: [] }),
+      ),
     ).toBe('CONTENT_TYPE_MISMATCH');
   });
 
@@ -61,19 +54,19 @@ describe('content types', () => {
   it('enforces the allowlist on the effective and on the declared type', () => {
     // PNG bytes declared as PNG into a PDF-only storage.
     expect(
-      codeOf(() =>
+      thrownCode(() =>
         resolveContentType({ declared: 'image/png', sniffed: png, sniffable, allowed: ['application/pdf'] }),
       ),
     ).toBe('UNSUPPORTED_MEDIA_TYPE');
     // Text declared as an image.
     expect(
-      codeOf(() =>
+      thrownCode(() =>
         resolveContentType({ declared: 'text/html', sniffed: undefined, sniffable, allowed: ['image/*'] }),
       ),
     ).toBe('UNSUPPORTED_MEDIA_TYPE');
     // PNG bytes declared as text into an image storage: the client claims a type the storage refuses.
     expect(
-      codeOf(() =>
+      thrownCode(() =>
         resolveContentType({ declared: 'text/plain', sniffed: png, sniffable, allowed: ['image/*'] }),
       ),
     ).toBe('UNSUPPORTED_MEDIA_TYPE');
