@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  type LifecycleRule,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createS3Clients } from '../storage/drivers/s3/connection.ts';
+import { httpStatusOf, s3ErrorCode } from '../storage/drivers/s3/errors.ts';
+import { objectParams } from '../storage/drivers/s3/params.ts';
+import { newReport, type StepName, type StorageReport } from './check-report.ts';
+import { bucketArn, missingPermission, type Operation, type S3Storage } from './permissions.ts';
+
+/**
+ * `check` for one S3 storage, with the storage's own connection and credentials: the bucket exists;
+ * a probe object can be written (with the storage's ACL and encryption), read back, listed and
+ * deleted; a multipart upload can be started and aborted; and the bucket has a lifecycle rule that
+ * aborts incomplete multipart uploads under the storage's prefix. The probe is removed at the end.
+ */
+
+const credentialCodes = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+]);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'TimeoutError',
+]);
+
+type Failure = { kind: 'credentials' | 'denied' | 'no-bucket' | 'unreachable' | 'other'; code: string };
+
+function classify(error: unknown): Failure {
+  const code = s3ErrorCode(error) ?? 'Unknown';
+  const status = httpStatusOf(error);
+  if (credentialCodes.has(code)) return { kind: 'credentials', code };
+  if (unreachableCodes.has(code) || error instanceof AggregateError) return { kind: 'unreachable', code };
+  if (code === 'NoSuchBucket') return { kind: 'no-bucket', code };
+  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403)
+    return { kind: 'denied', code: code === 'Unknown' ? '403' : code };
+  return { kind: 'other', code: status !== undefined && code === 'Unknown' ? String(status) : code };
+}
+
+class Stop extends Error {}
+
+export async function checkS3Storage(storage: S3Storage, timeoutMs = 10_000): Promise<StorageReport> {
+  const { profile } = storage;
+  const report = newReport(storage.name, 's3', `s3://${profile.bucket}/${profile.prefix}`);
+  const { client, presignClient } = createS3Clients({ ...storage.connection, maxAttempts: 1 });
+  const probe = `${profile.prefix}stowage-check-${randomBytes(8).toString('hex')}.txt`;
+  const body = `stowage check probe ${new Date().toISOString()}\n`;
+
+  const fail = (step: StepName, problem: string) => {
+    report.steps[step] = { status: 'fail', problem };
+  };
+  /** Runs one call for a step; records why it failed, and stops the whole check when going on is pointless. */
+  const attempt = async <T>(step: StepName, operation: Operation, call: () => Promise<T>) => {
+    try {
+      return { ok: true as const, value: await call() };
+    } catch (error) {
+      const failure = classify(error);
+      if (failure.kind === 'credentials') {
+        credentialsRejected = true;
+        fail(
+          step,
+          `S3 rejected the credentials (${operation}: ${failure.code}): check the access key and secret for this endpoint and region`,
+        );
+        throw new Stop();
+      }
+      if (failure.kind === 'unreachable') {
+        fail(
+          step,
+          `cannot reach S3 at ${storage.connection.endpoint ?? 'the AWS endpoint'} (${failure.code})`,
+        );
+        throw new Stop();
+      }
+      if (failure.kind === 'no-bucket') {
+        fail(step, `bucket ${bucketArn(storage)} does not exist (${operation}: ${failure.code})`);
+        throw new Stop();
+      }
+      if (failure.kind === 'denied')
+        fail(step, `missing ${missingPermission(storage, operation)} (${operation}: ${failure.code})`);
+      else fail(step, `${operation} failed on ${bucketArn(storage)}: ${failure.code}`);
+      return { ok: false as const, error };
+    }
+  };
+  const deadline = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) });
+
+  let stored = false;
+  let headForbidden = false;
+  let credentialsRejected = false;
+  try {
+    // HeadBucket errors have no body: 404 is a missing bucket, but a 403 may be a missing s3:ListBucket
+    // or bad credentials. The calls below, whose errors say which, decide (see the end).
+    const head = await client.send(new HeadBucketCommand({ Bucket: profile.bucket }), deadline()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (head === undefined) report.steps.bucket = { status: 'ok' };
+    else if (httpStatusOf(head) === 404) {
+      fail('bucket', `bucket ${bucketArn(storage)} does not exist (HeadBucket: 404)`);
+      throw new Stop();
+    } else if (classify(head).kind !== 'denied')
+      await attempt('bucket', 'HeadBucket', () => Promise.reject(head));
+    else headForbidden = true;
+
+    const params = objectParams(profile.bucket, profile, probe, { contentType: 'text/plain' });
+    const put = await attempt('put', 'PutObject', () =>
+      client.send(new PutObjectCommand({ ...params, Body: body }), deadline()),
+    );
+    if (put.ok) {
+      stored = true;
+      report.steps.put = { status: 'ok' };
+      const read = await attempt('read', 'GetObject', async () => {
+        const output = await client.send(
+          new GetObjectCommand({ Bucket: profile.bucket, Key: probe }),
+          deadline(),
+        );
+        return output.Body?.transformToString();
+      });
+      if (read.ok && read.value === body) report.steps.read = { status: 'ok' };
+      else if (read.ok) fail('read', `the probe object read back different bytes from ${bucketArn(storage)}`);
+    }
+
+    const list = await attempt('list', 'ListObjectsV2', () =>
+      client.send(
+        new ListObjectsV2Command({ Bucket: profile.bucket, Prefix: profile.prefix, MaxKeys: 1 }),
+        deadline(),
+      ),
+    );
+    if (list.ok) report.steps.list = { status: 'ok' };
+
+    await checkMultipart(storage, params, attempt, client, deadline, report);
+
+    if (stored) {
+      const removed = await attempt('delete', 'DeleteObject', () =>
+        client.send(new DeleteObjectCommand({ Bucket: profile.bucket, Key: probe }), deadline()),
+      );
+      if (removed.ok) {
+        stored = false;
+        report.steps.delete = { status: 'ok' };
+      } else {
+        const problem = report.steps.delete.problem;
+        report.steps.delete.problem = `${problem}; the probe object s3://${profile.bucket}/${probe} is left behind`;
+      }
+    }
+
+    report.steps.lifecycle = await checkLifecycle(storage, client, deadline);
+  } catch (error) {
+    if (!(error instanceof Stop)) throw error;
+  } finally {
+    if (stored)
+      await client
+        .send(new DeleteObjectCommand({ Bucket: profile.bucket, Key: probe }), deadline())
+        .catch(() => {});
+    client.destroy();
+    presignClient.destroy();
+  }
+  // The credentials work, yet HeadBucket was refused: s3:ListBucket on the bucket is missing.
+  if (headForbidden && !credentialsRejected) {
+    fail('bucket', `missing ${missingPermission(storage, 'HeadBucket')} (HeadBucket: 403)`);
+  }
+  return report;
+}
+
+type Deadline = () => { abortSignal: AbortSignal };
+
+type Attempt = <T>(
+  step: StepName,
+  operation: Operation,
+  call: () => Promise<T>,
+) => Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+
+/** Large uploads are multipart: starting one needs s3:PutObject, cleaning up after a failure s3:AbortMultipartUpload. */
+async function checkMultipart(
+  storage: S3Storage,
+  params: ReturnType<typeof objectParams>,
+  attempt: Attempt,
+  client: S3Client,
+  deadline: Deadline,
+  report: StorageReport,
+): Promise<void> {
+  const created = await attempt('multipart', 'CreateMultipartUpload', () =>
+    client.send(new CreateMultipartUploadCommand(params), deadline()),
+  );
+  if (!created.ok) return;
+  const uploadId = created.value.UploadId;
+  const aborted = await attempt('multipart', 'AbortMultipartUpload', () =>
+    client.send(
+      new AbortMultipartUploadCommand({
+        Bucket: storage.profile.bucket,
+        Key: params.Key,
+        UploadId: uploadId,
+      }),
+      deadline(),
+    ),
+  );
+  if (aborted.ok) report.steps.multipart = { status: 'ok' };
+  else {
+    const problem = report.steps.multipart.problem;
+    report.steps.multipart.problem = `${problem}; failed uploads would stay until a lifecycle rule removes them`;
+  }
+}
+
+/** A rule that aborts incomplete multipart uploads covering the storage's prefix (tag filters never match uploads). */
+function coversPrefix(rule: LifecycleRule, prefix: string): boolean {
+  if (rule.Status !== 'Enabled' || rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation === undefined)
+    return false;
+  const filter = rule.Filter;
+  if (filter?.Tag || filter?.And?.Tags?.length) return false;
+  const rulePrefix = filter?.Prefix ?? filter?.And?.Prefix ?? rule.Prefix ?? '';
+  return prefix.startsWith(rulePrefix);
+}
+
+async function checkLifecycle(
+  storage: S3Storage,
+  client: S3Client,
+  deadline: Deadline,
+): Promise<StorageReport['steps']['lifecycle']> {
+  const { bucket, prefix } = storage.profile;
+  const arn = bucketArn(storage);
+  const missing =
+    `no lifecycle rule on ${arn} aborts incomplete multipart uploads${prefix ? ` under "${prefix}"` : ''}: ` +
+    'parts of uploads cut off by a crash stay (and are billed) forever; see README "Deploy"';
+  try {
+    const output = await client.send(
+      new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+      deadline(),
+    );
+    const rule = (output.Rules ?? []).find((candidate) => coversPrefix(candidate, prefix));
+    if (!rule) return { status: 'warn', problem: missing, note: 'missing' };
+    return { status: 'ok', note: `${rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation}d` };
+  } catch (error) {
+    const { kind, code } = classify(error);
+    if (code === 'NoSuchLifecycleConfiguration') return { status: 'warn', problem: missing, note: 'missing' };
+    if (kind === 'denied')
+      return {
+        status: 'warn',
+        problem: `cannot read the lifecycle rules: missing ${missingPermission(storage, 'GetBucketLifecycleConfiguration')} (${code})`,
+        note: 'unknown',
+      };
+    return {
+      status: 'warn',
+      problem: `cannot read the lifecycle rules of ${arn} (${code})`,
+      note: 'unknown',
+    };
+  }
+}

@@ -1,0 +1,149 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { generateApiKey, hashApiKey } from '../auth/api-keys.ts';
+import { embeddedDefaultConfig } from '../config/defaults.ts';
+import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { checkStorages } from './check.ts';
+import { formatFindings, formatTable, hasFailures, hasWarnings } from './check-report.ts';
+import { iamPolicy } from './iam-policy.ts';
+import { renderOpenApi } from './openapi.ts';
+import { formatConfig } from './show-config.ts';
+
+/** Where the CLI writes and what it reads; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** 0: all good; 1: the check found a problem (or the config is invalid); 2: the command line is wrong. */
+export type ExitCode = 0 | 1 | 2;
+
+export const USAGE = `Usage: stowage <command> [options]
+
+Commands:
+  check       For every storage: the bucket exists; the configured credentials can put, read, list
+              and delete (a probe object, removed afterwards) and abort multipart uploads; a lifecycle
+              rule aborts incomplete multipart uploads. Prints a table; exits 1 on a problem, naming
+              the missing permission and the bucket ARN.
+                --storage NAME   only this storage (repeatable)
+                --strict         warnings (e.g. no lifecycle rule) fail too
+                --json           the findings as JSON
+  iam-policy  The minimal IAM policy (JSON) for the configured S3 storages.
+                --service-only   without s3:GetLifecycleConfiguration, which only \`check\` needs
+  config      Validates the config and prints it resolved (defaults applied), secrets masked.
+                --json           JSON instead of YAML
+  hash-key    Makes a new API key and prints it with the "sha256:…" hash for auth.apiKeys.
+  openapi     Prints the OpenAPI document the routes declare.
+                --json           JSON instead of YAML
+                --out FILE       write it to FILE instead
+
+Options:
+  --config FILE   the config file (default: $STOWAGE_CONFIG, else the embedded local-disk default)
+  --help          this text
+`;
+
+async function loadConfig(path: string | undefined, io: CliIo): Promise<Config> {
+  const file = path ?? io.env.STOWAGE_CONFIG;
+  if (file) return loadConfigFile(file, io.env);
+  io.stderr('no --config and no STOWAGE_CONFIG: using the embedded default (local disk under ./data)\n');
+  return parseConfig(embeddedDefaultConfig, io.env, 'embedded default');
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...extra] = positionals;
+  if (values.help || command === undefined) {
+    (values.help ? io.stdout : io.stderr)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  if (extra.length > 0) {
+    io.stderr(`unexpected argument "${extra[0]}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    switch (command) {
+      case 'check':
+        return await check(await loadConfig(values.config, io), values, io);
+      case 'iam-policy':
+        return iamPolicyCommand(await loadConfig(values.config, io), values, io);
+      case 'config': {
+        const config = await loadConfig(values.config, io);
+        io.stdout(formatConfig(config, values.json ? 'json' : 'yaml'));
+        io.stderr('config is valid\n');
+        return 0;
+      }
+      case 'hash-key': {
+        const key = generateApiKey();
+        io.stdout(`key:  ${key}\nhash: sha256:${hashApiKey(key)}\n`);
+        io.stderr('Give the key to the service; put only the hash in auth.apiKeys[].hash.\n');
+        return 0;
+      }
+      case 'openapi': {
+        const document = await renderOpenApi(values.json ? 'json' : 'yaml');
+        if (values.out) await writeFile(values.out, document);
+        else io.stdout(document);
+        return 0;
+      }
+      default:
+        io.stderr(`unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`stowage ${command}: ${(error as Error).message ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      storage: { type: 'string', multiple: true },
+      strict: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'service-only': { type: 'boolean' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+type Options = ReturnType<typeof parse>['values'];
+
+async function check(config: Config, options: Options, io: CliIo): Promise<ExitCode> {
+  const reports = await checkStorages(config, options.storage ?? []);
+  const failed = hasFailures(reports) || (options.strict === true && hasWarnings(reports));
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ok: !failed, storages: reports }, null, 2)}\n`);
+  } else {
+    const findings = formatFindings(reports);
+    io.stdout(`${formatTable(reports)}\n${findings.length > 0 ? `\n${findings.join('\n')}\n` : ''}`);
+    io.stderr(failed ? 'check failed\n' : 'check passed\n');
+  }
+  return failed ? 1 : 0;
+}
+
+function iamPolicyCommand(config: Config, options: Options, io: CliIo): ExitCode {
+  const policy = iamPolicy(config, { forCheck: options['service-only'] !== true });
+  if (policy.Statement.length === 0) {
+    io.stderr('no S3 storage in this config: there is no IAM policy to print\n');
+    return 1;
+  }
+  io.stdout(`${JSON.stringify(policy, null, 2)}\n`);
+  return 0;
+}
