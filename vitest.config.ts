@@ -15,7 +15,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/http/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: [
+            'test/http/**/*.test.ts',
+            'test/contract/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/fuzz/**/*.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,

@@ -1,0 +1,172 @@
+import { connect } from 'node:net';
+
+/**
+ * HTTP/1.1 spoken by hand over a TCP socket, so the corpus can send bytes no HTTP client would:
+ * malformed request lines, duplicate or conflicting framing headers, broken chunking, bodies that
+ * stop early, headers dripped slowly. The answer is parsed just enough to judge it (status line,
+ * headers, a Content-Length or chunked body); anything else the server does is reported as it is.
+ */
+
+/** A request on the wire: bytes to write, pauses between them, and what the client does at the end. */
+export interface WireRequest {
+  readonly parts: ReadonlyArray<Buffer | { pauseMs: number }>;
+  /**
+   * After the last part: `wait` keeps the socket open for the answer (the default); `half-close`
+   * sends FIN and still reads; `destroy` drops the connection at once (a client that vanished).
+   */
+  readonly finish?: 'wait' | 'half-close' | 'destroy';
+}
+
+export interface WireAnswer {
+  /**
+   * `response`: a complete (or closed-while-reading) HTTP response was read; `closed`: the server
+   * closed the connection without a status line; `timeout`: nothing decisive within the deadline;
+   * `client-gone`: the client dropped the connection itself (`finish: 'destroy'`).
+   */
+  readonly outcome: 'response' | 'closed' | 'timeout' | 'client-gone';
+  readonly status?: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  readonly ms: number;
+}
+
+export async function exchange(port: number, request: WireRequest, timeoutMs: number): Promise<WireAnswer> {
+  const started = Date.now();
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const received: Buffer[] = [];
+  let settle: (answer: WireAnswer) => void = () => {};
+  const answered = new Promise<WireAnswer>((resolve) => {
+    settle = resolve;
+  });
+  const finish = (outcome: WireAnswer['outcome'], parsed?: Parsed) => {
+    socket.destroy();
+    settle({
+      outcome,
+      ...(parsed && { status: parsed.status }),
+      headers: parsed?.headers ?? {},
+      body: parsed?.body ?? Buffer.alloc(0),
+      ms: Date.now() - started,
+    });
+  };
+  const timer = setTimeout(() => finish('timeout', parseResponse(Buffer.concat(received), true)), timeoutMs);
+  socket.on('data', (chunk: Buffer) => {
+    received.push(chunk);
+    const parsed = parseResponse(Buffer.concat(received), false);
+    if (parsed?.complete) finish('response', parsed);
+  });
+  socket.on('error', () => {}); // EPIPE/ECONNRESET while writing: the server hung up; 'close' reports it.
+  // The socket is half-open capable (so a case can send FIN and still read): the server's FIN is
+  // 'end', not 'close', and it means the answer is over.
+  const over = () => {
+    const parsed = parseResponse(Buffer.concat(received), true);
+    finish(parsed ? 'response' : 'closed', parsed);
+  };
+  socket.on('end', over);
+  socket.on('close', over);
+  await new Promise<void>((resolve) => {
+    socket.once('connect', resolve);
+    socket.once('close', () => resolve());
+  });
+  for (const part of request.parts) {
+    if (socket.destroyed) break;
+    if (Buffer.isBuffer(part)) {
+      if (!socket.write(part)) await Promise.race([once(socket, 'drain'), answered]);
+    } else {
+      await Promise.race([sleep(part.pauseMs), answered]);
+    }
+  }
+  if (request.finish === 'destroy' && !socket.destroyed) finish('client-gone');
+  else if (request.finish === 'half-close' && !socket.destroyed) socket.end();
+  const answer = await answered;
+  clearTimeout(timer);
+  return answer;
+}
+
+interface Parsed {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  complete: boolean;
+}
+
+/**
+ * The first response in `data`, or undefined before its head is complete. `atEnd`: the connection
+ * is over, so a body without framing ends here. Only the first response is read (the corpus sends
+ * `Connection: close`, and a second response to a smuggled request would itself be a finding: see
+ * the test's check that the rest after the first response is empty).
+ */
+export function parseResponse(data: Buffer, atEnd: boolean): Parsed | undefined {
+  const headEnd = data.indexOf('\r\n\r\n');
+  if (headEnd < 0) return undefined;
+  const [statusLine = '', ...lines] = data.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+  if (!match) return undefined;
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const status = Number(match[1]);
+  const rest = data.subarray(headEnd + 4);
+  if (status === 204 || status === 304 || (status >= 100 && status < 200))
+    return { status, headers, body: Buffer.alloc(0), complete: true };
+  const length = headers['content-length'];
+  if (length !== undefined) {
+    const size = Number(length);
+    return { status, headers, body: rest.subarray(0, size), complete: rest.length >= size };
+  }
+  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+    const decoded = dechunk(rest);
+    return { status, headers, body: decoded.body, complete: decoded.complete };
+  }
+  return { status, headers, body: rest, complete: atEnd };
+}
+
+function dechunk(data: Buffer): { body: Buffer; complete: boolean } {
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd < 0) return { body: Buffer.concat(pieces), complete: false };
+    const size = Number.parseInt(data.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!Number.isFinite(size)) return { body: Buffer.concat(pieces), complete: false };
+    if (size === 0) return { body: Buffer.concat(pieces), complete: data.indexOf('\r\n', lineEnd + 2) >= 0 };
+    if (data.length < lineEnd + 2 + size + 2) return { body: Buffer.concat(pieces), complete: false };
+    pieces.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const once = (socket: NodeJS.EventEmitter, event: string) =>
+  new Promise((resolve) => socket.once(event, resolve));
+
+type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * A request head as bytes, exactly as given: Host and `Connection: close` first (unless `bare`),
+ * then the headers in order, duplicates and all. Nothing is validated or normalised.
+ */
+export function head(
+  requestLine: string,
+  headers: HeaderList = [],
+  options: { bare?: boolean; lineEnd?: string } = {},
+): Buffer {
+  const eol = options.lineEnd ?? '\r\n';
+  const all: HeaderList = options.bare
+    ? headers
+    : [['Host', '127.0.0.1'], ['Connection', 'close'], ...headers];
+  return Buffer.from(
+    `${requestLine}${eol}${all.map(([name, value]) => `${name}: ${value}${eol}`).join('')}${eol}`,
+    'latin1',
+  );
+}
+
+/** A whole request with a correct Content-Length for `body` (when there is one). */
+export function request(method: string, path: string, headers: HeaderList = [], body?: Buffer): Buffer {
+  const framing: HeaderList = body === undefined ? [] : [['Content-Length', String(body.length)]];
+  return Buffer.concat([
+    head(`${method} ${path} HTTP/1.1`, [...headers, ...framing]),
+    body ?? Buffer.alloc(0),
+  ]);
+}
