@@ -53,6 +53,10 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
   try {
     if (file.contentLength !== undefined && file.contentLength > profile.maxFileSize)
       throw tooLarge(profile.maxFileSize);
+    // A body that died before we got to it (a multipart part the parser already failed: the form
+    // ended mid-part while an earlier file was still being stored) has emitted its 'error' and
+    // 'close' already; listening for them now would wait forever. Its own error says what happened.
+    if (file.body.destroyed) throw file.body.errored ?? prematureClose();
     const { head, body } = await peek(file.body, SNIFF_BYTES);
     const sniffed = head.length > 0 ? await fileTypeFromBuffer(head) : undefined;
     const contentType = resolveContentType({
@@ -100,6 +104,9 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
     throw asClientAbort(error);
   }
 }
+
+const prematureClose = () =>
+  Object.assign(new Error('the body was closed before it was read'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 
 const abortCodes = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
