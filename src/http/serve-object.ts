@@ -17,9 +17,13 @@ export async function serveObject(
   key: string,
   options: { contentDisposition?: string } = {},
 ): Promise<FastifyReply> {
-  const ifNoneMatch = request.headers['if-none-match'];
-  const range = request.headers.range ? await resolveRange(storage, key, request.headers) : undefined;
-  if (range === 'not-modified') return reply.code(304).send(null);
+  // Conditional and ranged reads are decided here from a HEAD, the same way for every driver (S3
+  // servers differ on unquoted tags and `*`); a plain GET goes straight to the backend.
+  const { headers } = request;
+  const decided =
+    headers.range || headers['if-none-match'] ? await preflight(storage, key, headers) : undefined;
+  if (decided?.notModified) return notModified(reply, decided.notModified);
+  const range = decided?.range;
 
   // The response closing before it finished means the client left: stop reading from the backend.
   // (Not request 'close': for a bodiless GET that fires as soon as the request is read.)
@@ -27,13 +31,8 @@ export async function serveObject(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
-  const result = await storage.driver.get({
-    key,
-    ...(range && { range }),
-    ...(ifNoneMatch && { ifNoneMatch }),
-    signal: abort.signal,
-  });
-  if (result.notModified) return reply.code(304).header('etag', result.info.etag).send(null);
+  const result = await storage.driver.get({ key, ...(range && { range }), signal: abort.signal });
+  if (result.notModified) return notModified(reply, result.info.etag);
   setObjectHeaders(reply, result.info);
   if (options.contentDisposition) reply.header('content-disposition', options.contentDisposition);
   if (result.range) {
@@ -48,6 +47,7 @@ export async function serveObject(
   return reply.send(result.body);
 }
 
+/** If-None-Match uses weak comparison (RFC 9110 §13.1.2); `*` matches any existing object. */
 export function etagMatches(header: string, etag: string): boolean {
   if (header.trim() === '*') return true;
   const weakless = (tag: string) => tag.trim().replace(/^W\//, '');
@@ -55,18 +55,31 @@ export function etagMatches(header: string, etag: string): boolean {
 }
 
 /**
+ * 304 carries the validator and nothing else. Sent without a payload (not `null`, which would be
+ * serialised as JSON with its Content-Type); typed as a plain reply since no schema describes "no body".
+ */
+export function notModified(reply: FastifyReply, etag: string): FastifyReply {
+  return reply.code(304).header('etag', etag).send();
+}
+
+/** A reply without a body (HEAD, 204): no payload, so nothing is serialised and no JSON type is set. */
+export const emptyReply = (reply: FastifyReply): FastifyReply => reply.send();
+
+/**
  * Resolves a Range header against the object's current size (a HEAD first: suffix ranges and
  * unsatisfiable ranges need the size, and If-Range needs the ETag). Multiple ranges are answered
  * with the whole object, which RFC 9110 allows; a malformed one is a 400 INVALID_RANGE.
  */
-async function resolveRange(
+async function preflight(
   storage: Storage,
   key: string,
   headers: FastifyRequest['headers'],
-): Promise<ByteRange | 'not-modified' | undefined> {
+): Promise<{ range?: ByteRange; notModified?: string } | undefined> {
   const info = await storage.driver.head(key);
   const ifNoneMatch = headers['if-none-match'];
-  if (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag)) return 'not-modified';
+  if (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag))
+    return { notModified: info.etag };
+  if (!headers.range) return undefined;
   const ifRange = headers['if-range'];
   if (typeof ifRange === 'string' && ifRange.trim() !== info.etag) return undefined;
   const parsed = parseRange(info.size, String(headers.range));
@@ -82,5 +95,5 @@ async function resolveRange(
   }
   const ranges = combineRanges(parsed.ranges);
   const [only] = ranges;
-  return ranges.length === 1 && only ? { start: only.start, end: only.end } : undefined;
+  return ranges.length === 1 && only ? { range: { start: only.start, end: only.end } } : undefined;
 }

@@ -83,10 +83,25 @@ for (const driver of DRIVERS)
     });
 
     it('400 for bad list parameters', async () => {
-      for (const query of ['limit=0', 'limit=1001', 'limit=abc', 'prefix=..%2F']) {
+      for (const query of [
+        'limit=0',
+        'limit=1001',
+        'limit=abc',
+        'prefix=..%2F',
+        'cursor=not-a-cursor',
+        `cursor=${Buffer.from('{"p":"p/other/","t":"x"}').toString('base64url')}`,
+      ]) {
         const response = await fetch(`${stowage.url}/v1/storages/files/objects?${query}`);
         expect(response.status, query).toBe(400);
       }
+    });
+
+    it('a key that fits alone but not behind the storage prefix is refused alike (400 INVALID_KEY)', async () => {
+      const prefix = stowage.config.storages.files!.prefix;
+      const key = 'k'.repeat(1024 - prefix.length + 1);
+      const response = await api.put('files', key, text('x'));
+      expect(response.status).toBe(400);
+      expect(response.json.error?.code).toBe('INVALID_KEY');
     });
 
     it('errors never reveal where the storage keeps its objects (prefix, bucket, directory)', async () => {

@@ -7,7 +7,7 @@ import { access } from '../access.ts';
 import type { RouteContext } from '../context.ts';
 import { setObjectHeaders } from '../object-headers.ts';
 import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
-import { etagMatches, serveObject } from '../serve-object.ts';
+import { emptyReply, etagMatches, notModified, serveObject } from '../serve-object.ts';
 
 /** GET, HEAD and DELETE of one object. (PUT lives in put.ts: it needs its own body parsing.) */
 export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
@@ -41,9 +41,8 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
       );
       const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag))
-        return reply.code(304).header('etag', info.etag).send(null);
-      return setObjectHeaders(reply, info).header('content-length', info.size).send(null);
+      if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag)) return notModified(reply, info.etag);
+      return emptyReply(setObjectHeaders(reply, info).header('content-length', info.size));
     },
   );
 
@@ -62,7 +61,7 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
       );
       request.log.info({ storage: storage.name, key: request.params['*'] }, 'deleted object');
-      return reply.code(204).send(null);
+      return emptyReply(reply.code(204));
     },
   );
 };

@@ -20,7 +20,7 @@ const MAX_PAGE = 1000;
 type Entry = { key: string; path: string };
 
 export async function listObjects(layout: ReadLayout, input: ListInput): Promise<ListResult> {
-  const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, input.prefix);
   const limit = Math.max(1, Math.min(MAX_PAGE, Math.floor(input.limit)));
   const start = await startDirectory(layout, input.prefix);
   if (!start) return { objects: [] };
@@ -109,9 +109,10 @@ async function statEntry({ key, path }: Entry) {
 
 const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
 
-function decodeCursor(cursor: string): string {
+/** A cursor is the last key of a page of this listing: it must lie under the listed prefix. */
+function decodeCursor(cursor: string, prefix: string): string {
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (cursor === '' || encodeCursor(key) !== cursor)
+  if (cursor === '' || encodeCursor(key) !== cursor || !key.startsWith(prefix))
     throw new AppError('BAD_REQUEST', 'Invalid list cursor', { details: { cursor } });
   return key;
 }

@@ -8,6 +8,7 @@ import {
 import { AppError } from '../../../errors.ts';
 import type { GetInput, GetResult, ListInput, ListResult, ObjectInfo } from '../../driver.ts';
 import type { S3Context } from './context.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
 import { isReservation, noneMatchHits, parseContentRange, quoteEtag, toObjectInfo } from './metadata.ts';
 import { RESERVATION_SIZE } from './reservation.ts';
@@ -107,7 +108,7 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
         Bucket: context.bucket,
         Prefix: input.prefix,
         MaxKeys: input.limit,
-        ...(input.cursor !== undefined && { ContinuationToken: input.cursor }),
+        ...(input.cursor !== undefined && { ContinuationToken: decodeCursor(input.prefix, input.cursor) }),
       }),
     );
     const entries = output.Contents ?? [];
@@ -125,9 +126,11 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
         etag: quoteEtag(entry.ETag ?? ''),
         lastModified: entry.LastModified ?? new Date(0),
       }));
-    const nextCursor = output.IsTruncated ? output.NextContinuationToken : undefined;
+    const token = output.IsTruncated ? output.NextContinuationToken : undefined;
+    const nextCursor = token === undefined ? undefined : encodeCursor(input.prefix, token);
     return { objects, ...(nextCursor !== undefined && { nextCursor }) };
   } catch (error) {
+    if (error instanceof AppError) throw error;
     // AWS answers 400 InvalidArgument to a continuation token it did not issue.
     if (input.cursor !== undefined && httpStatusOf(error) === 400) {
       throw new AppError('BAD_REQUEST', 'The list cursor is invalid', {
