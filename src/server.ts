@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   const app = await buildApp(config, {
     storages,
     links,
-    logger: loggerOptions(config.server.logLevel, { pretty: process.stdout.isTTY === true }),
+    logger: loggerOptions(config.server.logLevel, {
+      pretty: process.stdout.isTTY === true && prettyAvailable(),
+    }),
     uploads,
   });
 
@@ -58,6 +60,16 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.server.host, port: config.server.port });
+}
+
+/** pino-pretty is a dev dependency: a production image run with a TTY (`docker run -t`) logs JSON. */
+function prettyAvailable(): boolean {
+  try {
+    import.meta.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 main().catch((error: unknown) => {

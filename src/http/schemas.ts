@@ -43,6 +43,8 @@ export const objectSummary = z.object({
 /** Error statuses every storage route may answer with. */
 export const commonErrors = {
   400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
   404: errorResponse,
   502: errorResponse,
   503: errorResponse,

@@ -35,7 +35,7 @@ export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigne
         querystring: z
           .object({ expires: z.string(), signature: z.string(), disposition: z.string().optional() })
           .partial(),
-        response: { 200: z.any(), 206: z.any(), 304: z.null(), 403: errorResponse, ...commonErrors },
+        response: { 200: z.any(), 206: z.any(), 304: z.null(), ...commonErrors },
       },
     },
     async (request, reply) => {

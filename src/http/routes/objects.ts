@@ -34,7 +34,13 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
 
   app.head(
     '/v1/storages/:storage/objects/*',
-    { schema: { summary: 'Object metadata', params: objectParams } },
+    {
+      schema: {
+        summary: 'Object metadata',
+        params: objectParams,
+        response: { 200: z.null(), 304: z.null(), ...commonErrors },
+      },
+    },
     async (request, reply) => {
       const { storage, scope } = await access(request, context, request.params.storage, 'read');
       const info = await storage.driver.head(
