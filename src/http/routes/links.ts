@@ -6,7 +6,7 @@ import { readLinkQuery } from '../../storage/drivers/local/urls.ts';
 import { validateKey } from '../../storage/keys.ts';
 import type { Storage } from '../../storage/storage.ts';
 import { findStorage, type RouteContext } from '../context.ts';
-import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
+import { commonErrors, objectParams } from '../schemas.ts';
 import { serveObject } from '../serve-object.ts';
 
 /**
