@@ -28,10 +28,37 @@ export interface Target {
  * - `gone`: the client itself drops the connection mid-request; only the aftermath is checked.
  */
 export type Expectation =
-  | { readonly kind: 'error'; readonly codes: readonly ErrorCode[]; readonly head?: boolean }
+  | {
+      readonly kind: 'error';
+      readonly codes: readonly ErrorCode[];
+      readonly head?: boolean;
+      readonly tolerate?: Tolerance;
+    }
   | { readonly kind: 'protocol'; readonly codes?: readonly ErrorCode[] }
   | { readonly kind: 'cut'; readonly codes?: readonly ErrorCode[] }
   | { readonly kind: 'gone' };
+
+/**
+ * A known departure from the contract, accepted but listed apart in the printed counts (and in
+ * README.md), so it stays visible until it is fixed where it lives: `fastifyCode`, an error Fastify
+ * answers itself in its own shape, outside Stowage's error handler.
+ */
+export interface Tolerance {
+  readonly fastifyCode: string;
+  readonly why: string;
+}
+
+/** Undecodable percent-escapes in the path: Fastify's router answers before any handler runs. */
+export const BAD_URL: Tolerance = {
+  fastifyCode: 'FST_ERR_BAD_URL',
+  why: "Fastify's router answers an undecodable path itself ({error,code,message,statusCode}), not through Stowage's error handler: app.ts sets no frameworkErrors",
+};
+
+export const tolerating = (codes: readonly ErrorCode[], tolerate: Tolerance): Expectation => ({
+  kind: 'error',
+  codes,
+  tolerate,
+});
 
 export interface Case {
   readonly family: string;

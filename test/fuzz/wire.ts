@@ -15,6 +15,11 @@ export interface WireRequest {
    * sends FIN and still reads; `destroy` drops the connection at once (a client that vanished).
    */
   readonly finish?: 'wait' | 'half-close' | 'destroy';
+  /**
+   * Keep reading this long after the first response, for a second one that must not come (a
+   * smuggled request read from a body); what arrives is the answer's `extra`.
+   */
+  readonly lingerMs?: number;
 }
 
 export interface WireAnswer {
@@ -27,6 +32,10 @@ export interface WireAnswer {
   readonly status?: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  /** Interim (1xx) statuses before the response, e.g. 100 Continue. */
+  readonly interim: readonly number[];
+  /** Bytes after the first response (read while lingering). */
+  readonly extra: Buffer;
   readonly ms: number;
 }
 
@@ -38,31 +47,34 @@ export async function exchange(port: number, request: WireRequest, timeoutMs: nu
   const answered = new Promise<WireAnswer>((resolve) => {
     settle = resolve;
   });
-  const finish = (outcome: WireAnswer['outcome'], parsed?: Parsed) => {
+  let lingering: NodeJS.Timeout | undefined;
+  const finish = (outcome: WireAnswer['outcome'], atEnd: boolean) => {
     socket.destroy();
+    clearTimeout(lingering);
+    const data = Buffer.concat(received);
+    const parsed = outcome === 'client-gone' ? undefined : parseResponse(data, atEnd);
     settle({
-      outcome,
+      outcome: outcome === 'closed' && parsed ? 'response' : outcome,
       ...(parsed && { status: parsed.status }),
       headers: parsed?.headers ?? {},
       body: parsed?.body ?? Buffer.alloc(0),
+      interim: parsed?.interim ?? [],
+      extra: parsed?.end === undefined ? Buffer.alloc(0) : data.subarray(parsed.end),
       ms: Date.now() - started,
     });
   };
-  const timer = setTimeout(() => finish('timeout', parseResponse(Buffer.concat(received), true)), timeoutMs);
+  const timer = setTimeout(() => finish('timeout', true), timeoutMs);
   socket.on('data', (chunk: Buffer) => {
     received.push(chunk);
-    const parsed = parseResponse(Buffer.concat(received), false);
-    if (parsed?.complete) finish('response', parsed);
+    if (lingering || !parseResponse(Buffer.concat(received), false)?.complete) return;
+    if (request.lingerMs) lingering = setTimeout(() => finish('response', false), request.lingerMs);
+    else finish('response', false);
   });
   socket.on('error', () => {}); // EPIPE/ECONNRESET while writing: the server hung up; 'close' reports it.
   // The socket is half-open capable (so a case can send FIN and still read): the server's FIN is
   // 'end', not 'close', and it means the answer is over.
-  const over = () => {
-    const parsed = parseResponse(Buffer.concat(received), true);
-    finish(parsed ? 'response' : 'closed', parsed);
-  };
-  socket.on('end', over);
-  socket.on('close', over);
+  socket.on('end', () => finish('closed', true));
+  socket.on('close', () => finish('closed', true));
   await new Promise<void>((resolve) => {
     socket.once('connect', resolve);
     socket.once('close', () => resolve());
@@ -75,7 +87,7 @@ export async function exchange(port: number, request: WireRequest, timeoutMs: nu
       await Promise.race([sleep(part.pauseMs), answered]);
     }
   }
-  if (request.finish === 'destroy' && !socket.destroyed) finish('client-gone');
+  if (request.finish === 'destroy' && !socket.destroyed) finish('client-gone', true);
   else if (request.finish === 'half-close' && !socket.destroyed) socket.end();
   const answer = await answered;
   clearTimeout(timer);
@@ -87,18 +99,24 @@ interface Parsed {
   headers: Record<string, string>;
   body: Buffer;
   complete: boolean;
+  interim: number[];
+  /** Where the response ends in the data, when its framing says so. */
+  end?: number;
 }
 
 /**
- * The first response in `data`, or undefined before its head is complete. `atEnd`: the connection
- * is over, so a body without framing ends here. Only the first response is read (the corpus sends
- * `Connection: close`, and a second response to a smuggled request would itself be a finding: see
- * the test's check that the rest after the first response is empty).
+ * The first response in `data` (after any interim 1xx ones), or undefined before its head is
+ * complete. `atEnd`: the connection is over, so a body without framing ends here.
  */
-export function parseResponse(data: Buffer, atEnd: boolean): Parsed | undefined {
-  const headEnd = data.indexOf('\r\n\r\n');
+export function parseResponse(
+  data: Buffer,
+  atEnd: boolean,
+  offset = 0,
+  interim: number[] = [],
+): Parsed | undefined {
+  const headEnd = data.indexOf('\r\n\r\n', offset);
   if (headEnd < 0) return undefined;
-  const [statusLine = '', ...lines] = data.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const [statusLine = '', ...lines] = data.subarray(offset, headEnd).toString('latin1').split('\r\n');
   const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
   if (!match) return undefined;
   const headers: Record<string, string> = {};
@@ -107,19 +125,29 @@ export function parseResponse(data: Buffer, atEnd: boolean): Parsed | undefined 
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const status = Number(match[1]);
-  const rest = data.subarray(headEnd + 4);
-  if (status === 204 || status === 304 || (status >= 100 && status < 200))
-    return { status, headers, body: Buffer.alloc(0), complete: true };
+  const start = headEnd + 4;
+  const rest = data.subarray(start);
+  if (status >= 100 && status < 200 && status !== 101)
+    return parseResponse(data, atEnd, start, [...interim, status]);
+  const done = (body: Buffer, complete: boolean, end?: number): Parsed => ({
+    status,
+    headers,
+    body,
+    complete,
+    interim,
+    ...(end !== undefined && { end }),
+  });
+  if (status === 204 || status === 304 || status === 101) return done(Buffer.alloc(0), true, start);
   const length = headers['content-length'];
   if (length !== undefined) {
     const size = Number(length);
-    return { status, headers, body: rest.subarray(0, size), complete: rest.length >= size };
+    return done(rest.subarray(0, size), rest.length >= size, rest.length >= size ? start + size : undefined);
   }
   if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
     const decoded = dechunk(rest);
-    return { status, headers, body: decoded.body, complete: decoded.complete };
+    return done(decoded.body, decoded.complete);
   }
-  return { status, headers, body: rest, complete: atEnd };
+  return done(rest, atEnd);
 }
 
 function dechunk(data: Buffer): { body: Buffer; complete: boolean } {
