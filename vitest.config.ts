@@ -19,6 +19,7 @@ export default defineConfig({
             'test/http/**/*.test.ts',
             'test/contract/**/*.test.ts',
             'test/cli/**/*.test.ts',
+            'test/faults/**/*.test.ts',
             'test/fuzz/**/*.test.ts',
           ],
           globalSetup: ['test/support/global-setup.ts'],
