@@ -9,14 +9,22 @@ import { PassThrough } from 'node:stream';
  */
 export function requestBodyStream(raw: IncomingMessage): PassThrough {
   const body = new PassThrough();
+  const prematureClose = () =>
+    Object.assign(new Error('the client closed the connection mid-body'), {
+      code: 'ERR_STREAM_PREMATURE_CLOSE',
+    });
+  // The client may be gone already: it left while the route awaited authentication or upload
+  // admission. The request was destroyed then (what it had buffered is dropped, whether or not it
+  // was complete) and its 'close' will not fire again, so piping it would wait forever.
+  if (raw.destroyed && !raw.readableEnded) {
+    // Nobody listens yet: the error is read from `errored` (storeObject checks it before reading), and
+    // an 'error' event without a listener would crash the process.
+    body.on('error', () => {});
+    body.destroy(prematureClose());
+    return body;
+  }
   const onClose = () => {
-    if (!raw.complete && !body.destroyed) {
-      body.destroy(
-        Object.assign(new Error('the client closed the connection mid-body'), {
-          code: 'ERR_STREAM_PREMATURE_CLOSE',
-        }),
-      );
-    }
+    if (!raw.complete && !body.destroyed) body.destroy(prematureClose());
   };
   raw.once('close', onClose);
   body.once('close', () => {

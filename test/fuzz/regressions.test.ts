@@ -4,17 +4,19 @@ import { png } from '../support/payloads.ts';
 import { DRIVERS, forDriver, useStowage } from '../support/stowage.ts';
 import { objectsPath } from './case.ts';
 import { CRLF, filePart, form, formType } from './multipart.ts';
-import { exchange, request } from './wire.ts';
+import { exchange, head, request, type WireRequest } from './wire.ts';
 
 /**
- * Bugs the hostile corpus found, each pinned by the exact bytes that showed it (over a raw socket),
- * on both drivers. The corpus covers them too; these name them.
+ * Bugs found while building the hostile corpus, each pinned by the exact bytes that showed it (over
+ * a raw socket), on both drivers.
  */
 for (const driver of DRIVERS)
   describe(`${driver} driver`, () => {
-    const stowage = useStowage(
-      forDriver(driver, { files: { allowedTypes: ['image/png'], maxFileSize: '64KiB' } }),
-    );
+    const stowage = useStowage({
+      ...forDriver(driver, { files: { allowedTypes: ['image/png'], maxFileSize: '64KiB' } }),
+      // Room for one upload at a time, so a second one waits for admission.
+      config: { limits: { uploadMemory: '1MiB', uploadQueueTimeout: '3s' } },
+    });
     const port = () => Number(new URL(stowage.url).port);
 
     it('a form that ends mid-part after a valid file: 400 INVALID_MULTIPART at once, the first file removed', async () => {
@@ -40,4 +42,91 @@ for (const driver of DRIVERS)
       expect(JSON.parse(answer.body.toString()).error.code).toBe('INVALID_MULTIPART');
       expect(await contents(stowage.backend('files'))).toEqual({ keys: [], leftovers: [] });
     });
+
+    /**
+     * Holds the only upload slot for ~1.5 s with a slow PUT; meanwhile `queued` is sent and its client
+     * vanishes while the request waits for admission. Once the slot frees, a third upload must be
+     * admitted at once. The queued request used to be granted its slot with a request already
+     * destroyed, whose body never ended: the upload hung forever and its budget was never returned,
+     * so every later upload waited and got 503.
+     */
+    async function vanishWhileQueued(queued: WireRequest) {
+      const slow = png(8192);
+      const holder = exchange(
+        port(),
+        {
+          parts: [
+            head(`PUT ${objectsPath('files')}/holder.png HTTP/1.1`, [
+              ['Content-Type', 'image/png'],
+              ['Content-Length', String(slow.length)],
+            ]),
+            slow.subarray(0, 1024),
+            { pauseMs: 1500 },
+            slow.subarray(1024),
+          ],
+        },
+        8000,
+      );
+      await sleep(200);
+      expect((await exchange(port(), { ...queued, finish: 'destroy' }, 5000)).outcome).toBe('client-gone');
+      expect((await holder).status).toBe(201);
+      const next = await exchange(
+        port(),
+        {
+          parts: [
+            request('PUT', `${objectsPath('files')}/next.png`, [['Content-Type', 'image/png']], png(1024)),
+          ],
+        },
+        5000,
+      );
+      expect(next.status, next.body.toString()).toBe(201);
+      expect(await contents(stowage.backend('files'))).toEqual({
+        keys: ['holder.png', 'next.png'],
+        leftovers: [],
+      });
+      for (const key of ['holder.png', 'next.png'])
+        await exchange(port(), { parts: [request('DELETE', `${objectsPath('files')}/${key}`)] }, 5000);
+    }
+
+    it('a PUT whose client vanishes mid-body while queued for admission gives its slot back', async () => {
+      await vanishWhileQueued({
+        parts: [
+          head(`PUT ${objectsPath('files')}/queued.png HTTP/1.1`, [
+            ['Content-Type', 'image/png'],
+            ['Content-Length', '4096'],
+          ]),
+          png(1024),
+          { pauseMs: 300 },
+        ],
+      });
+    });
+
+    it('a PUT whose client sent it whole, then vanished while queued, gives its slot back', async () => {
+      await vanishWhileQueued({
+        parts: [
+          request('PUT', `${objectsPath('files')}/queued.png`, [['Content-Type', 'image/png']], png(1024)),
+          { pauseMs: 300 },
+        ],
+      });
+    });
+
+    // The same for a multipart upload still fails: @fastify/multipart pipes a request that is already
+    // destroyed into busboy and waits for a 'close' that has fired. Not fixable from the files this
+    // suite may change (the fix belongs before request.parts() in src/http/routes/uploads.ts, or in
+    // admission). Unskip once it is fixed there.
+    it.skip('a form whose client vanishes while queued for admission gives its slot back', async () => {
+      const body = form('queued', [filePart(png(2048))]);
+      await vanishWhileQueued({
+        parts: [
+          head(`POST ${objectsPath('files')} HTTP/1.1`, [
+            ['Content-Type', formType('queued')],
+            ['Content-Length', String(body.length)],
+          ]),
+          body.subarray(0, 1000),
+          { pauseMs: 300 },
+        ],
+      });
+    });
   });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
