@@ -8,7 +8,7 @@ import { png, sha256 } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
 import { bearer, type Case, objectsPath, send, type Target } from './case.ts';
 import { buildCorpus } from './corpus.ts';
-import { exchange, type WireAnswer } from './wire.ts';
+import { exchange, head, type WireAnswer } from './wire.ts';
 
 /**
  * The hostile input corpus (issue 6, item 4): several hundred generated malformed or adversarial
@@ -27,6 +27,7 @@ const IDLE_TIMEOUT_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 6000;
 const MAX_FILE_SIZE = 32 * 1024;
 const SEED = png(1500);
+const UPLOAD_SLOTS = 4;
 
 const stowage = useStowage({
   buckets: ['vault'],
@@ -45,6 +46,8 @@ const stowage = useStowage({
   },
   config: {
     server: { idleTimeout: `${IDLE_TIMEOUT_MS / 1000}s` },
+    // Few enough that a request which never gives its upload slot back shows (see the last checks).
+    limits: { uploadsPerPrincipal: UPLOAD_SLOTS },
     auth: {
       apiKeys: [
         { name: 'fuzz-writer', hash: hash(WRITER_KEY), grants: ['vault:*', 'shelf:*'] },
@@ -132,6 +135,38 @@ describe('hostile input corpus', () => {
       expect(await alive()).toBe(true);
     });
   }
+
+  it(`left no upload holding its slot: ${UPLOAD_SLOTS} concurrent uploads per storage are all admitted`, async () => {
+    for (const storage of target.storages) {
+      const slowPut = (index: number) => {
+        const body = png(2048);
+        return exchange(
+          port(),
+          {
+            parts: [
+              head(`PUT ${objectsPath(storage)}/slot-${index}.png HTTP/1.1`, [
+                ...bearer(WRITER_KEY),
+                ['Content-Type', 'image/png'],
+                ['Content-Length', String(body.length)],
+              ]),
+              body.subarray(0, 512),
+              { pauseMs: 300 },
+              body.subarray(512),
+            ],
+          },
+          DEFAULT_TIMEOUT_MS,
+        );
+      };
+      const answers = await Promise.all(Array.from({ length: UPLOAD_SLOTS }, (_, index) => slowPut(index)));
+      expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 201));
+      for (let index = 0; index < UPLOAD_SLOTS; index++) {
+        const path = `${objectsPath(storage)}/slot-${index}.png`;
+        expect(
+          (await exchange(port(), send('DELETE', path, bearer(WRITER_KEY)), DEFAULT_TIMEOUT_MS)).status,
+        ).toBe(204);
+      }
+    }
+  });
 
   it('stored nothing: each backend holds only its seed, no unfinished writes, no file outside', async () => {
     const expected = { keys: [target.seedKey], leftovers: [] };
