@@ -106,6 +106,10 @@ function unavailable(options: { details: unknown; cause: unknown }): AppError {
   });
 }
 
+/** True for a failure that says S3 could not be reached or did not answer in time (503/504). */
+export const isUnreachable = (error: unknown): boolean =>
+  isAppError(error) && (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'STORAGE_TIMEOUT');
+
 /** True for the SDK's "no such key" family, including HeadObject's bodiless 404. */
 export const isNotFound = (error: unknown): boolean => {
   const code = s3ErrorCode(error) ?? '';

@@ -11,7 +11,7 @@ import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
 import type { S3Context } from './context.ts';
-import { isConditionalConflict, toAppError } from './errors.ts';
+import { isConditionalConflict, isUnreachable, toAppError } from './errors.ts';
 import { quoteEtag } from './metadata.ts';
 import { objectParams } from './params.ts';
 import { type Reservation, release, reserve } from './reservation.ts';
@@ -122,26 +122,30 @@ async function putMultipart(
       params: { ...params, Body: stream },
       partSize: context.profile.partSize,
       queueSize: context.profile.queueSize,
-      leavePartsOnError: false,
+      // The multipart upload is aborted by cleanUp below, once: lib-storage's own abort would make
+      // done() wait for it, a whole request timeout when S3 is what failed.
+      leavePartsOnError: true,
     });
-    // A failing body makes lib-storage's chunker throw; it then waits for the parts in flight and
-    // aborts the multipart upload before done() rejects. (upload.abort() would reject at once, with
-    // parts still in flight, so it is not used.)
+    // A failing body (or part) makes lib-storage's chunker throw; done() rejects once the parts in
+    // flight have settled. (upload.abort() would reject at once, with parts still in flight, so it is
+    // not used.)
     etag = (await upload.done()).ETag;
   } catch (error) {
     stream.destroy();
-    await cleanUp(context, input.key, upload?.uploadId, reservation);
     // The body's own failure (or the abort) explains the failure better than what it did to the upload.
     const aborted = input.signal?.aborted ? abortReason(input.signal) : undefined;
-    throw body.error ?? aborted ?? toAppError(error, { operation: 'MultipartUpload', createOnly });
+    const failure = body.error ?? aborted ?? toAppError(error, { operation: 'MultipartUpload', createOnly });
+    const cleanup = cleanUp(context, input.key, upload?.uploadId, reservation);
+    // S3 works: clean up before answering, so nothing is left once the client has its answer. S3 is
+    // what failed: cleaning up now would wait on it again (a timeout per request), so answer within
+    // the deadline and let the cleanup run on its own (it never rejects).
+    if (!isUnreachable(failure)) await cleanup;
+    throw failure;
   }
   return { key: input.key, size, etag: await etagOf(context, input.key, etag) };
 }
 
-/**
- * lib-storage aborts the multipart upload when a part or the body fails, but not when
- * CompleteMultipartUpload fails; abort again ourselves (NoSuchUpload is fine), then drop the reservation.
- */
+/** Aborts the multipart upload (NoSuchUpload is fine), then drops the reservation; never rejects. */
 async function cleanUp(
   context: S3Context,
   key: string,

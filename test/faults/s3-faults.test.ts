@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { contents } from '../support/backend.ts';
+import { slowUpload } from '../support/slow-upload.ts';
+import { useStowage } from '../support/stowage.ts';
+import { type ProxyMode, startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+
+/**
+ * S3 failing under a running Stowage: a TCP proxy between the two stalls, resets, refuses or cuts
+ * connections mid-stream, switched at runtime. Uploads (one part and many, form and PUT), downloads
+ * (before and after the response has started) and URL requests get a JSON 503/504 with the right code
+ * within the configured deadline, nothing partial is stored (checked in Ceph directly, not through the
+ * proxy), and once S3 passes traffic again the same app instance works fully: /readyz 200, uploads
+ * and downloads succeed, and a failed upload's key can be written again.
+ */
+const MiB = 2 ** 20;
+/** The storage's S3 requestTimeout: the deadline every failure must be answered within… */
+const DEADLINE_MS = 2000;
+/** …plus this (scheduling on a busy 2-core machine, the cleanup of an upload that S3 let down). */
+const SLACK_MS = 1500;
+/** "Quickly", for an S3 that refuses connections outright. */
+const REFUSED_MS = 1000;
+
+let proxy: TcpProxy;
+
+beforeAll(async () => {
+  const { hostname, port } = new URL(inject('s3').endpoint);
+  proxy = await startTcpProxy({ host: hostname, port: Number(port) });
+});
+
+afterAll(async () => {
+  await proxy?.close();
+});
+
+/** Every test starts with S3 reachable (a failed one may have left the proxy failing). */
+beforeEach(async () => {
+  await proxy.setMode('pass');
+});
+
+const stowage = useStowage({
+  buckets: ['faulty'],
+  storages: (buckets) => ({
+    faulty: {
+      driver: 's3',
+      bucket: buckets.faulty ?? '',
+      maxFileSize: '64MiB',
+      partSize: '5MiB',
+      queueSize: 2,
+      s3: { endpoint: proxy.url, requestTimeout: `${DEADLINE_MS}ms`, connectTimeout: '1s', maxAttempts: 1 },
+    },
+  }),
+});
+
+const objects = () => `${stowage.url}/v1/storages/faulty/objects`;
+const put = (key: string, body: Buffer) =>
+  fetch(`${objects()}/${key}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
+
+async function timed<T>(action: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await action();
+  return { value, ms: Date.now() - started };
+}
+
+/** A JSON error with this status and code, answered within `withinMs`. */
+async function expectFailure(
+  request: () => Promise<Response>,
+  expected: { status: number; code: string },
+  withinMs: number,
+): Promise<void> {
+  const { value: response, ms } = await timed(request);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = (await response.json()) as { error?: { code: string } };
+  expect({ status: response.status, code: body.error?.code }).toEqual(expected);
+  expect(ms).toBeLessThan(withinMs);
+}
+
+/** What Ceph itself holds under `prefix`: objects (reservations included) and multipart uploads. */
+async function storedUnder(prefix: string) {
+  const { keys, leftovers } = await contents(stowage.backend('faulty'));
+  return {
+    keys: keys.filter((key) => key.startsWith(prefix)),
+    leftovers: leftovers.filter((key) => key.startsWith(prefix)),
+  };
+}
+
+async function eventuallyNothingUnder(prefix: string, withinMs = 15_000) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const held = await storedUnder(prefix);
+    if ((held.keys.length === 0 && held.leftovers.length === 0) || Date.now() > deadline) return held;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The proxy passes again; the same app must work at once, reads and writes, one part and many. */
+async function expectFullRecovery(tag: string): Promise<void> {
+  await proxy.setMode('pass');
+  expect((await fetch(`${stowage.url}/readyz`)).status).toBe(200);
+  for (const size of [100 * 1024, 12 * MiB]) {
+    const body = Buffer.alloc(size, size % 251);
+    const key = `recovered/${tag}-${size}.bin`;
+    expect((await put(key, body)).status).toBe(201);
+    const read = await fetch(`${objects()}/${key}`);
+    expect(read.status).toBe(200);
+    expect(Buffer.from(await read.arrayBuffer()).equals(body)).toBe(true);
+    expect((await fetch(`${objects()}/${key}`, { method: 'DELETE' })).status).toBe(204);
+  }
+}
+
+/** A stored object to read while S3 fails: 12 MiB, so a download is still streaming when it breaks. */
+const FIXTURE = 'fixture/big.bin';
+
+beforeAll(async () => {
+  expect((await put(FIXTURE, Buffer.alloc(12 * MiB, 3))).status).toBe(201);
+});
+
+const failures: Array<{ mode: ProxyMode; status: number; code: string; withinMs: number }> = [
+  { mode: 'stall', status: 504, code: 'STORAGE_TIMEOUT', withinMs: DEADLINE_MS + SLACK_MS },
+  { mode: 'reset', status: 503, code: 'STORAGE_UNAVAILABLE', withinMs: REFUSED_MS },
+  { mode: 'refuse', status: 503, code: 'STORAGE_UNAVAILABLE', withinMs: REFUSED_MS },
+];
+
+describe.each(failures)('S3 that does "$mode"', ({ mode, status, code, withinMs }) => {
+  const expected = { status, code };
+  const prefix = `${mode}/`;
+
+  it(`uploads get ${status} ${code} in time, and nothing is stored`, async () => {
+    await proxy.setMode(mode);
+    await expectFailure(() => put(`${prefix}single.bin`, Buffer.alloc(MiB, 1)), expected, withinMs);
+    await expectFailure(() => put(`${prefix}multi.bin`, Buffer.alloc(12 * MiB, 1)), expected, withinMs);
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.alloc(MiB, 2)]), 'form.bin');
+    await expectFailure(() => fetch(objects(), { method: 'POST', body: form }), expected, withinMs);
+    expect(await storedUnder(prefix)).toEqual({ keys: [], leftovers: [] });
+    await expectFullRecovery(`${mode}-uploads`);
+    expect(await storedUnder(prefix)).toEqual({ keys: [], leftovers: [] });
+  });
+
+  it(`downloads and URL requests get ${status} ${code} in time; /readyz says so`, async () => {
+    await proxy.setMode(mode);
+    await expectFailure(() => fetch(`${objects()}/${FIXTURE}`), expected, withinMs);
+    await expectFailure(
+      () => fetch(`${objects()}/${FIXTURE}`, { headers: { range: 'bytes=0-99' } }),
+      expected,
+      withinMs,
+    );
+    await expectFailure(
+      () =>
+        fetch(`${stowage.url}/v1/storages/faulty/urls`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ key: FIXTURE }),
+        }),
+      expected,
+      withinMs,
+    );
+    const ready = await timed(() => fetch(`${stowage.url}/readyz`));
+    expect(ready.value.status).toBe(503);
+    expect(ready.ms).toBeLessThan(withinMs + 1000);
+    await expectFullRecovery(`${mode}-reads`);
+  });
+
+  it('a download already streaming is cut short, not hung, and the server lives on', async () => {
+    const response = await fetch(`${objects()}/${FIXTURE}`);
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let received = (await reader.read()).value?.length ?? 0;
+    await proxy.setMode(mode);
+    const { value: outcome, ms } = await timed(async () => {
+      try {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+          received += chunk.value.length;
+        return 'complete';
+      } catch {
+        return 'cut';
+      }
+    });
+    // Bytes already on their way may arrive; the whole object cannot (the stall holds back the rest).
+    expect({ outcome, complete: received === 12 * MiB }).toEqual({ outcome: 'cut', complete: false });
+    expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+    expect((await fetch(`${stowage.url}/healthz`)).status).toBe(200);
+    await expectFullRecovery(`${mode}-download`);
+  });
+
+  const midway = `${prefix}midway.bin`;
+
+  it(`an upload that S3 fails after its first parts is answered ${status} within the deadline`, async () => {
+    const upload = slowUpload(stowage.url, `/v1/storages/faulty/objects/${midway}`, 16 * MiB);
+    await upload.send(7 * MiB);
+    // The first 5 MiB part is in S3 once its multipart upload shows there.
+    await expect
+      .poll(async () => (await storedUnder(prefix)).leftovers, { timeout: 10_000 })
+      .toEqual([midway]);
+    await proxy.setMode(mode);
+    const { value: answer, ms } = await timed(async () => {
+      upload.finish();
+      return upload.response;
+    });
+    expect({ status: answer.status, code: answer.body.error?.code }).toEqual(expected);
+    expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+  });
+});
+
+describe('S3 connections cut mid-stream', () => {
+  it('an upload whose part is cut on its way up gets 503, and nothing is stored', async () => {
+    await proxy.setMode({ cutAfter: 512 * 1024, direction: 'up' });
+    const expected = { status: 503, code: 'STORAGE_UNAVAILABLE' };
+    await expectFailure(() => put('cut/single.bin', Buffer.alloc(MiB, 5)), expected, REFUSED_MS);
+    await expectFailure(() => put('cut/multi.bin', Buffer.alloc(12 * MiB, 5)), expected, REFUSED_MS);
+    expect(await eventuallyNothingUnder('cut/')).toEqual({ keys: [], leftovers: [] });
+    await expectFullRecovery('cut-up');
+  });
+
+  it('a download cut on its way down ends short for the client, at once', async () => {
+    await proxy.setMode({ cutAfter: 2 * MiB, direction: 'down' });
+    const response = await fetch(`${objects()}/${FIXTURE}`);
+    expect(response.status).toBe(200);
+    const { value: body, ms } = await timed(() => response.arrayBuffer().catch(() => 'cut' as const));
+    expect(body).toBe('cut');
+    expect(ms).toBeLessThan(REFUSED_MS);
+    await expectFullRecovery('cut-down');
+  });
+});
