@@ -6,9 +6,10 @@ import type { Config } from './config/schema.ts';
 import { UploadAdmission } from './http/admission.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { registerErrorHandling, sendError, toAppError } from './http/error-handler.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
+import { answerProtocolError } from './http/protocol-errors.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
@@ -51,6 +52,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
+    // Errors raised before routing (undecodable URLs…) and by Node's parser get the same JSON shape.
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, toAppError(error));
+    },
+    clientErrorHandler: answerProtocolError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.server.headersTimeout = config.server.headersTimeout * 1000;

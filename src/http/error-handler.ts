@@ -70,6 +70,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
   }
   discardUnreadBody(request.raw);
+  // Also for errors raised before the onRequest hooks ran (undecodable URLs).
+  reply.header('x-request-id', request.id);
   return reply
     .code(error.status)
     .headers(error.headers)

@@ -76,7 +76,7 @@ interface Result {
   readonly entry: Case;
   readonly answer: WireAnswer;
   /** Who answered (see answeredBy), or what happened instead. */
-  readonly by: 'stowage' | 'fastify' | 'node' | 'closed' | 'client-gone' | 'timeout' | 'other';
+  readonly by: 'stowage' | 'parser' | 'fastify' | 'node' | 'closed' | 'client-gone' | 'timeout' | 'other';
   readonly problem?: string;
   /** Accepted as a known departure from the contract (see Tolerance): why. */
   readonly tolerated?: string;
@@ -237,7 +237,7 @@ function judge(entry: Case, answer: WireAnswer): Result {
   const tolerate = expectation.kind === 'error' ? expectation.tolerate : undefined;
   if (tolerate && by === 'fastify' && fastifyCodeOf(answer) === tolerate.fastifyCode)
     return result(undefined, tolerate.why);
-  if (by === 'stowage') {
+  if (by === 'stowage' || by === 'parser') {
     const problem = checkStowageError(answer);
     if (problem) return result(problem);
   }
@@ -261,7 +261,7 @@ function judge(entry: Case, answer: WireAnswer): Result {
           : `expected ${expectation.codes.join('/')}, got ${summary(answer, by)}`,
       );
     case 'protocol':
-      if (by === 'node' || by === 'closed') return result();
+      if (by === 'node' || by === 'closed' || by === 'parser') return result();
       return result(
         stowageCode && expectation.codes?.includes(stowageCode)
           ? undefined
@@ -269,7 +269,7 @@ function judge(entry: Case, answer: WireAnswer): Result {
       );
     case 'cut':
       // Closed by the idle timeout, or Node's own 408 for a request that ran out of time.
-      if (by === 'closed' || (by === 'node' && answer.status === 408)) return result();
+      if (by === 'closed' || ((by === 'node' || by === 'parser') && answer.status === 408)) return result();
       return result(
         stowageCode && expectation.codes?.includes(stowageCode)
           ? undefined
@@ -279,7 +279,8 @@ function judge(entry: Case, answer: WireAnswer): Result {
 }
 
 /**
- * Who answered: `stowage` (its error handler: JSON error, x-request-id), `fastify` (Fastify's own
+ * Who answered: `stowage` (its error handler: JSON error, x-request-id), `parser` (the same JSON shape
+ * for bytes Node's parser refused, from src/http/protocol-errors.ts: no request, so no id), `fastify` (Fastify's own
  * `{error,code,message,statusCode}` from below the handlers, e.g. the router), `node` (Fastify's
  * client-error answer to bytes Node's parser refused: no code), or what happened instead.
  */
@@ -290,6 +291,8 @@ function answeredBy(answer: WireAnswer): Result['by'] {
     | undefined;
   if (typeof body?.error === 'string' && typeof body.statusCode === 'number')
     return typeof body.code === 'string' ? 'fastify' : 'node';
+  // Stowage's JSON without a request id: a refusal of Node's parser, answered by protocol-errors.ts.
+  if (typeof body?.error === 'object' && !answer.headers['x-request-id']) return 'parser';
   if (typeof body?.error === 'object' || answer.headers['x-request-id']) return 'stowage';
   // Node's own refusals carry no body at all: 400, 408, 417 (an Expect it does not know), 431.
   return [400, 408, 417, 431].includes(answer.status ?? 0) ? 'node' : 'other';

@@ -48,6 +48,13 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       const stored: StoredObject[] = [];
       const ticket = await context.uploads.admit(storage, describePrincipal(principal));
       try {
+        // A client that left while queued for admission: busboy would wait forever for its body.
+        if (request.raw.destroyed && !request.raw.readableEnded) {
+          throw new AppError(
+            'CLIENT_CLOSED_REQUEST',
+            'the client closed the connection before the upload started',
+          );
+        }
         const parts = request.parts({
           limits: {
             // One byte over the limit so busboy never truncates silently at exactly the limit: the
