@@ -10,6 +10,7 @@ import { AppError } from '../errors.ts';
 
 const MAX_KEY_BYTES = 1024;
 const MAX_FILENAME_CHARS = 255;
+const MAX_FILENAME_BYTES = 512;
 const safeExtension = /^[a-z0-9]{1,12}$/;
 
 export function generateKey(extension?: string): string {
@@ -43,7 +44,16 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
   const base = raw.normalize('NFC').replace(controlCharacters, '').split(/[/\\]/).pop() ?? '';
   const trimmed = base.trim();
   if (trimmed === '' || trimmed === '.' || trimmed === '..') return undefined;
-  return [...trimmed].slice(0, MAX_FILENAME_CHARS).join('');
+  // Bounded in characters and in bytes: percent-encoded into S3 metadata (AWS allows 2 KB of user
+  // metadata), 512 UTF-8 bytes become at most 1.5 KB.
+  let name = '';
+  let bytes = 0;
+  for (const char of [...trimmed].slice(0, MAX_FILENAME_CHARS)) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > MAX_FILENAME_BYTES) break;
+    name += char;
+  }
+  return name;
 }
 
 /** Throws INVALID_KEY unless `key` is a safe caller-chosen key; returns it unchanged. */

@@ -37,6 +37,10 @@ describe('filenames', () => {
     expect(sanitizeFilename('   ')).toBeUndefined();
     expect(sanitizeFilename(undefined)).toBeUndefined();
     expect([...(sanitizeFilename('é'.repeat(400)) ?? '')]).toHaveLength(255);
+    // Four-byte characters: bounded by bytes so the percent-encoded name fits S3's 2 KB of metadata.
+    const emoji = sanitizeFilename('😀'.repeat(255)) ?? '';
+    expect([...emoji]).toHaveLength(128);
+    expect(encodeURIComponent(emoji).length).toBeLessThanOrEqual(1536);
   });
 });
 
