@@ -1,0 +1,42 @@
+import { collectGarbage, createBucket, removeBucket, type S3Side } from './s3.ts';
+import { type Stowage, type StowageOptions, startStowage } from './stowage.ts';
+
+/** What every scenario gets, and the set-up they share: a fresh bucket and a fresh Stowage each. */
+
+export interface BenchOptions {
+  /** A/B rounds per measurement (alternating Stowage and direct). */
+  rounds: number;
+  /** Shorter runs and smaller sizes, to check the harness itself. */
+  quick: boolean;
+}
+
+export interface BenchContext {
+  s3: S3Side;
+  options: BenchOptions;
+  log(message: string): void;
+}
+
+/**
+ * Runs `body` with a new bucket and a Stowage child on it; afterwards stops Stowage, deletes every
+ * object and the bucket, and lets Ceph collect the garbage (its data lives in RAM).
+ */
+export async function withStowage<T>(
+  context: BenchContext,
+  label: string,
+  options: Omit<StowageOptions, 'bucket'>,
+  body: (stowage: Stowage, bucket: string) => Promise<T>,
+): Promise<T> {
+  const { client, server } = context.s3;
+  const bucket = await createBucket(client, label);
+  let stowage: Stowage | undefined;
+  try {
+    stowage = await startStowage(context.s3, { ...options, bucket });
+    return await body(stowage, bucket);
+  } finally {
+    await stowage?.stop();
+    await removeBucket(client, bucket).catch((error: unknown) =>
+      context.log(`could not remove bucket ${bucket}: ${String(error)}`),
+    );
+    await collectGarbage(server);
+  }
+}

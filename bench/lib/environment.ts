@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import type { S3Side } from './s3.ts';
+import { stowageRoot } from './stowage.ts';
+
+/** The machine and versions a run was measured on, for the report's header. */
+
+const require = createRequire(new URL('../../package.json', import.meta.url));
+
+const version = (name: string): string => {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+};
+
+const run = (command: string, args: string[]): string => {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch {
+    return '?';
+  }
+};
+
+export function describeEnvironment(s3: S3Side): string[] {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+  const s3Version =
+    s3.server.kind === 'ceph' ? run('radosgw', ['--version']).replace(/\s*\(.*$/, '') : s3.server.kind;
+  const commit = run('git', ['-C', stowageRoot, 'rev-parse', '--short', 'HEAD']);
+  const dirty =
+    run('git', ['-C', stowageRoot, 'status', '--porcelain', '--', 'src']) === ''
+      ? ''
+      : ' (src/ has uncommitted changes)';
+  return [
+    `- machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average at start ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+    `- Node.js ${process.version}; @aws-sdk/client-s3 ${version('@aws-sdk/client-s3')}, lib-storage ${version(
+      '@aws-sdk/lib-storage',
+    )}, s3-request-presigner ${version('@aws-sdk/s3-request-presigner')}; fastify ${version('fastify')}, @fastify/multipart ${version('@fastify/multipart')}; undici ${version('undici')} (load generator)`,
+    `- S3: ${s3Version} at ${s3.server.endpoint} (${s3.server.kind})`,
+    `- Stowage: ${stowageRoot} at ${commit}${dirty}`,
+  ];
+}
+
+export const loadAverage = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');

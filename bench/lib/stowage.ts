@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Side } from './s3.ts';
+
+/**
+ * Stowage as a child process (`node src/server.ts`), exactly as it is deployed, with one S3 storage
+ * `bench` on the given bucket. Requests carry an API key (the service path). The upload limits are
+ * raised so admission control never throttles the benchmark itself (see bench/README.md).
+ */
+
+export interface StowageOptions {
+  bucket: string;
+  /** Extra node flags for the child, e.g. --cpu-prof (also from STOWAGE_BENCH_NODE_ARGS). */
+  nodeArgs?: string[];
+  /** Pin the child to these CPUs (taskset list, e.g. "1"). */
+  cpus?: string;
+  logLevel?: string;
+  /** Overrides of the storage profile (partSize, queueSize, overwrite…). */
+  profile?: Record<string, unknown>;
+}
+
+export interface Stowage {
+  pid: number;
+  origin: string;
+  /** Authorization header value. */
+  authorization: string;
+  stop(): Promise<void>;
+}
+
+/** The Stowage tree to run: this one, or another checkout (STOWAGE_BENCH_ROOT) to compare versions. */
+export const stowageRoot = process.env.STOWAGE_BENCH_ROOT || new URL('../../', import.meta.url).pathname;
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+/** The config document of a bench Stowage (also used to build its storages in-process), and its API key. */
+export function benchConfig(
+  s3: S3Side,
+  options: StowageOptions,
+): { document: Record<string, unknown>; apiKey: string } {
+  const apiKey = `stw_${randomBytes(32).toString('base64url')}`;
+  const document = {
+    server: { host: '127.0.0.1', logLevel: options.logLevel ?? 'info' },
+    s3: s3.connection,
+    limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 },
+    auth: {
+      apiKeys: [
+        {
+          name: 'bench',
+          hash: `sha256:${createHash('sha256').update(apiKey).digest('hex')}`,
+          grants: ['*:*'],
+        },
+      ],
+    },
+    storages: {
+      bench: { driver: 's3', bucket: options.bucket, maxFileSize: '5GiB', ...options.profile },
+    },
+  };
+  return { document, apiKey };
+}
+
+export async function startStowage(s3: S3Side, options: StowageOptions): Promise<Stowage> {
+  const dir = mkdtempSync(join(tmpdir(), 'stowage-bench-'));
+  const { document, apiKey } = benchConfig(s3, options);
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(document));
+  const port = await freePort();
+  const logPath = join(dir, 'stowage.log');
+  const log = openSync(logPath, 'w');
+  const nodeArgs = [
+    ...(process.env.STOWAGE_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+    ...(options.nodeArgs ?? []),
+  ];
+  const args = [...nodeArgs, 'src/server.ts'];
+  const [command, commandArgs] = options.cpus
+    ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
+    : [process.execPath, args];
+  const child: ChildProcess = spawn(command as string, commandArgs as string[], {
+    cwd: stowageRoot,
+    env: {
+      ...process.env,
+      STOWAGE_CONFIG: configPath,
+      PORT: String(port),
+      LOG_LEVEL: options.logLevel ?? 'info',
+    },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const origin = `http://127.0.0.1:${port}`;
+  const tail = () => readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n');
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`Stowage exited at startup:\n${tail()}`);
+    const ok = await fetch(`${origin}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (attempt > 150) {
+      child.kill('SIGKILL');
+      throw new Error(`Stowage did not become healthy:\n${tail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    pid: child.pid ?? 0,
+    origin,
+    authorization: `Bearer ${apiKey}`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (process.env.STOWAGE_BENCH_KEEP_LOGS) process.stderr.write(`[bench] Stowage's output: ${logPath}\n`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { KiB, smallBody } from '../lib/body.ts';
+import { type BenchContext, withStowage } from '../lib/context.ts';
+import { openPool, postObject, putObject } from '../lib/http.ts';
+import { closedLoop, type LoadResult, median } from '../lib/load.ts';
+import { type CpuUse, s3ServerPids, startCpuCount } from '../lib/proc.ts';
+import { fixed, ratio, type Table } from '../lib/report.ts';
+
+/**
+ * Many small uploads at once: 10 KiB bodies, 64 connections, closed loop (each connection sends its
+ * next upload when the last one is answered). Through Stowage (raw PUT, and multipart POST) against
+ * PutObject straight to S3 with the same concurrency, taking turns round after round.
+ */
+
+const SIZE = 10 * KiB;
+const CONCURRENCY = 64;
+
+const paths = [
+  'PUT via Stowage',
+  'POST (multipart) via Stowage',
+  'direct PutObject',
+  'direct PutObject, If-None-Match: *',
+] as const;
+type Path = (typeof paths)[number];
+
+interface Sample extends LoadResult {
+  /** CPU milliseconds per upload. */
+  cpu: CpuUse;
+}
+
+export async function smallScenario(context: BenchContext): Promise<Table[]> {
+  const seconds = context.options.quick ? 3 : 10;
+  const body = smallBody(SIZE);
+  const { client } = context.s3;
+  const s3Pids = s3ServerPids();
+  return withStowage(context, 'small', {}, async (stowage, bucket) => {
+    const pool = openPool(stowage, CONCURRENCY);
+    const samples = new Map<Path, Sample[]>(paths.map((path) => [path, []]));
+    for (let round = 0; round < context.options.rounds; round++) {
+      const order = paths.map((_, index) => paths[(index + round) % paths.length]!);
+      for (const path of order) {
+        const prefix = `small/${round}-${paths.indexOf(path)}`;
+        let cpuCount: (() => CpuUse) | undefined;
+        let cpu: CpuUse = { stowage: 0, client: 0, s3: 0 };
+        const result = await closedLoop({
+          concurrency: CONCURRENCY,
+          seconds,
+          warmupSeconds: 2,
+          onWindow: (edge) => {
+            if (edge === 'start') cpuCount = startCpuCount(stowage.pid, s3Pids);
+            else if (cpuCount) cpu = cpuCount();
+          },
+          task: async (n) => {
+            if (path === 'PUT via Stowage') await putObject(pool, stowage, `${prefix}/${n}`, body);
+            else if (path === 'POST (multipart) via Stowage') await postObject(pool, stowage, SIZE);
+            else {
+              await client.send(
+                new PutObjectCommand({
+                  Bucket: bucket,
+                  Key: `${prefix}/${n}`,
+                  Body: body,
+                  ContentLength: SIZE,
+                  ContentType: 'application/octet-stream',
+                  ...(path === 'direct PutObject, If-None-Match: *' && { IfNoneMatch: '*' }),
+                }),
+              );
+            }
+          },
+        });
+        const perUpload = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
+        const sample = {
+          ...result,
+          cpu: { stowage: perUpload(cpu.stowage), client: perUpload(cpu.client), s3: perUpload(cpu.s3) },
+        };
+        samples.get(path)!.push(sample);
+        context.log(
+          `small round ${round + 1} ${path}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
+            `p99 ${fixed(result.p99, 1)} ms, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`,
+        );
+      }
+    }
+    await pool.close();
+    const summary = (path: Path) => {
+      const list = samples.get(path)!;
+      return {
+        list,
+        rate: median(list.map((s) => s.perSecond)),
+        p50: median(list.map((s) => s.p50)),
+        p99: median(list.map((s) => s.p99)),
+        errors: list.reduce((sum, s) => sum + s.errors, 0),
+        cpu: (side: keyof CpuUse) => fixed(median(list.map((s) => s.cpu[side])), 2),
+      };
+    };
+    const direct = summary('direct PutObject');
+    return [
+      {
+        title: `${SIZE / KiB} KiB uploads, ${CONCURRENCY} connections (median of ${context.options.rounds} rounds of ${seconds} s)`,
+        header: [
+          'path',
+          'uploads/s',
+          'ratio to direct',
+          'rounds (uploads/s)',
+          'p50 ms',
+          'p99 ms',
+          'added p50 / p99 ms',
+          'CPU ms/upload: Stowage',
+          'bench process',
+          'S3 server',
+          'errors',
+        ],
+        rows: paths.map((path) => {
+          const s = summary(path);
+          const isDirect = path.startsWith('direct');
+          return [
+            path,
+            fixed(s.rate),
+            ratio(s.rate, direct.rate),
+            s.list.map((x) => fixed(x.perSecond)).join(', '),
+            fixed(s.p50, 1),
+            fixed(s.p99, 1),
+            path === 'direct PutObject'
+              ? '—'
+              : `${fixed(s.p50 - direct.p50, 1)} / ${fixed(s.p99 - direct.p99, 1)}`,
+            isDirect ? '—' : s.cpu('stowage'),
+            s.cpu('client'),
+            s.cpu('s3'),
+            s.errors,
+          ];
+        }),
+        notes: [
+          'Latency is per upload as the load generator sees it (closed loop: with 64 uploads always in ' +
+            'flight, it grows with whatever is slowest). Stowage writes create-only (PutObject with ' +
+            'If-None-Match: *); the ratio and added latency are against the plain PutObject, and the last row ' +
+            'shows what the same condition costs the S3 server on the direct path. CPU: per upload, of the Stowage process, ' +
+            'the bench process and the S3 server (radosgw + ceph-osd).',
+        ],
+      },
+    ];
+  });
+}
