@@ -11,14 +11,17 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - `refuse`: stops listening (connection refused) and resets open connections — a server that is down;
  * - `{ cutAfter, direction }`: forwards, then resets a connection once `cutAfter` more bytes have gone
  *   `up` (client → server) or `down` (server → client) on it; counted from the switch for open
- *   connections, from the start for new ones — a connection dying mid-stream.
+ *   connections, from the start for new ones — a connection dying mid-stream;
+ * - `{ loseAnswerTo }`: forwards, but resets a connection as its answer starts coming back to a
+ *   request whose bytes match — the server acted, and the client never learns what it did.
  */
 export type ProxyMode =
   | 'pass'
   | 'stall'
   | 'reset'
   | 'refuse'
-  | { cutAfter: number; direction: 'up' | 'down' };
+  | { cutAfter: number; direction: 'up' | 'down' }
+  | { loseAnswerTo: RegExp };
 
 export interface TcpProxy {
   /** http://127.0.0.1:<port> */
@@ -38,6 +41,8 @@ interface Connection {
   /** What arrived per direction during a stall, forwarded when it ends. */
   held: { up: Buffer[]; down: Buffer[] };
   flush: { up?: () => void; down?: () => void };
+  /** A request whose answer is to be lost went up this connection. */
+  doomed: boolean;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
@@ -59,7 +64,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         connection.held[direction].push(data);
         return;
       }
-      if (typeof mode === 'object' && mode.direction === direction) {
+      if (typeof mode === 'object' && 'loseAnswerTo' in mode) {
+        if (direction === 'up' && mode.loseAnswerTo.test(data.toString('latin1'))) connection.doomed = true;
+        if (direction === 'down' && connection.doomed) return kill(connection);
+      } else if (typeof mode === 'object' && mode.direction === direction) {
         const room = mode.cutAfter - connection.sent[direction];
         if (room < data.length) {
           if (room > 0) to.write(data.subarray(0, room), () => kill(connection));
@@ -98,6 +106,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       sent: { up: 0, down: 0 },
       held: { up: [], down: [] },
       flush: {},
+      doomed: false,
     };
     connections.add(connection);
     client.on('error', () => kill(connection));

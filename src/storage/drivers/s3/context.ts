@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ProfileConfig } from '../../../config/schema.ts';
+import type { Cleanups } from './cleanup.ts';
 import type { ResolvedS3Connection } from './connection.ts';
 
 /** Everything one S3 storage's operations need; built once per driver. */
@@ -11,4 +12,6 @@ export interface S3Context {
   readonly connection: ResolvedS3Connection;
   /** How long a create-only reservation blocks the key if its writer dies (see reservation.ts). */
   readonly reservationTtlSeconds: number;
+  /** Cleanups of failed uploads still being retried (see cleanup.ts). */
+  readonly cleanups: Cleanups;
 }

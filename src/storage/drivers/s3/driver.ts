@@ -2,6 +2,7 @@ import { DeleteObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { S3ConnectionConfig, S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { StorageDriver } from '../../driver.ts';
+import { createCleanups } from './cleanup.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
@@ -32,6 +33,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     profile: options.profile,
     connection,
     reservationTtlSeconds: options.reservationTtlSeconds,
+    // Past the reservation's expiry a cleanup is moot (the lifecycle rule takes the multipart upload).
+    cleanups: createCleanups(options.reservationTtlSeconds * 1000),
   };
   const publicUrlSettings = {
     ...connection,
@@ -70,6 +73,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       }
     },
     async close() {
+      context.cleanups.close();
       client.destroy();
       presignClient.destroy();
     },

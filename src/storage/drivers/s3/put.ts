@@ -1,20 +1,16 @@
 import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
+import { cleanUpUpload } from './cleanup.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isUnreachable, toAppError } from './errors.ts';
 import { quoteEtag } from './metadata.ts';
 import { objectParams } from './params.ts';
-import { type Reservation, release, reserve } from './reservation.ts';
+import { reserve } from './reservation.ts';
 
 /**
  * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
@@ -122,7 +118,7 @@ async function putMultipart(
       params: { ...params, Body: stream },
       partSize: context.profile.partSize,
       queueSize: context.profile.queueSize,
-      // The multipart upload is aborted by cleanUp below, once: lib-storage's own abort would make
+      // The multipart upload is aborted by cleanUpUpload below, once: lib-storage's own abort would make
       // done() wait for it, a whole request timeout when S3 is what failed.
       leavePartsOnError: true,
     });
@@ -135,7 +131,7 @@ async function putMultipart(
     // The body's own failure (or the abort) explains the failure better than what it did to the upload.
     const aborted = input.signal?.aborted ? abortReason(input.signal) : undefined;
     const failure = body.error ?? aborted ?? toAppError(error, { operation: 'MultipartUpload', createOnly });
-    const cleanup = cleanUp(context, input.key, upload?.uploadId, reservation);
+    const cleanup = cleanUpUpload(context, input.key, upload?.uploadId, reservation);
     // S3 works: clean up before answering, so nothing is left once the client has its answer. S3 is
     // what failed: cleaning up now would wait on it again (a timeout per request), so answer within
     // the deadline and let the cleanup run on its own (it never rejects).
@@ -143,23 +139,6 @@ async function putMultipart(
     throw failure;
   }
   return { key: input.key, size, etag: await etagOf(context, input.key, etag) };
-}
-
-/** Aborts the multipart upload (NoSuchUpload is fine), then drops the reservation; never rejects. */
-async function cleanUp(
-  context: S3Context,
-  key: string,
-  uploadId: string | undefined,
-  reservation: Reservation | undefined,
-): Promise<void> {
-  if (uploadId !== undefined) {
-    await context.client
-      .send(new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: key, UploadId: uploadId }))
-      .catch(() => {
-        // NoSuchUpload (already aborted) or best effort; the bucket's lifecycle rule is the backstop.
-      });
-  }
-  if (reservation !== undefined) await release(context, reservation);
 }
 
 /** Ceph RGW returns an empty ETag from CompleteMultipartUpload; HeadObject has the real one. */

@@ -106,21 +106,18 @@ export async function reserve(context: S3Context, key: string): Promise<Reservat
 }
 
 /**
- * Removes our reservation after a failed upload, best effort. It is deleted only while it is still
- * ours (same ETag): the upload may have completed after all, or an overwrite may have replaced it.
- * DeleteObject's If-Match closes the remaining race where supported (AWS; Ceph 16 ignores it). A
- * reservation left behind is invisible to readers and expires.
+ * Removes our reservation after a failed upload (rejects with S3's error; cleanup.ts retries it when
+ * S3 was unreachable). It is deleted only while it is still ours (same ETag): the upload may have
+ * completed after all, or an overwrite may have replaced it. DeleteObject's If-Match closes the
+ * remaining race where supported (AWS; Ceph 16 ignores it). A reservation left behind is invisible to
+ * readers and expires.
  */
 export async function release(context: S3Context, reservation: Reservation): Promise<void> {
-  try {
-    const current = await context.client.send(
-      new HeadObjectCommand({ Bucket: context.bucket, Key: reservation.key }),
-    );
-    if (!isReservation(current.Metadata) || !sameEtag(current.ETag, reservation.etag)) return;
-    await withIfMatch(reservation.etag, (IfMatch) =>
-      context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
-    );
-  } catch {
-    // Best effort by design (see above).
-  }
+  const current = await context.client.send(
+    new HeadObjectCommand({ Bucket: context.bucket, Key: reservation.key }),
+  );
+  if (!isReservation(current.Metadata) || !sameEtag(current.ETag, reservation.etag)) return;
+  await withIfMatch(reservation.etag, (IfMatch) =>
+    context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
+  );
 }
