@@ -17,23 +17,34 @@ export interface BenchContext {
 }
 
 /**
- * Runs `body` with a new bucket and a Stowage child on it; afterwards stops Stowage, deletes every
- * object and the bucket, and lets Ceph collect the garbage (its data lives in RAM).
+ * Another Stowage tree (STOWAGE_BENCH_BEFORE, e.g. a checkout of the previous commit) to run next to
+ * this one in the same run: the throughput scenarios then measure it as a path of its own, so a
+ * change is compared with what it changed under the very same conditions.
+ */
+export const beforeRoot: string | undefined = process.env.STOWAGE_BENCH_BEFORE || undefined;
+
+/**
+ * Runs `body` with a new bucket and a Stowage child on it (and one of the `beforeRoot` tree when
+ * set); afterwards stops them, deletes every object and the bucket, and lets Ceph collect the garbage
+ * (its data lives in RAM).
  */
 export async function withStowage<T>(
   context: BenchContext,
   label: string,
   options: Omit<StowageOptions, 'bucket'>,
-  body: (stowage: Stowage, bucket: string) => Promise<T>,
+  body: (stowage: Stowage, bucket: string, before: Stowage | undefined) => Promise<T>,
 ): Promise<T> {
   const { client, server } = context.s3;
   const bucket = await createBucket(client, label);
   let stowage: Stowage | undefined;
+  let before: Stowage | undefined;
   try {
     stowage = await startStowage(context.s3, { ...options, bucket });
-    return await body(stowage, bucket);
+    if (beforeRoot) before = await startStowage(context.s3, { ...options, bucket, root: beforeRoot });
+    return await body(stowage, bucket, before);
   } finally {
     await stowage?.stop();
+    await before?.stop();
     await removeBucket(client, bucket).catch((error: unknown) =>
       context.log(`could not remove bucket ${bucket}: ${String(error)}`),
     );

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { beforeRoot } from './context.ts';
 import type { S3Side } from './s3.ts';
 import { stowageRoot } from './stowage.ts';
 
@@ -43,6 +44,8 @@ export function describeEnvironment(s3: S3Side): string[] {
     )}, s3-request-presigner ${version('@aws-sdk/s3-request-presigner')}; fastify ${version('fastify')}, @fastify/multipart ${version('@fastify/multipart')}; undici ${version('undici')} (load generator)`,
     `- S3: ${s3Version} at ${s3.server.endpoint} (${s3.server.kind})`,
     `- Stowage: ${stowageRoot} at ${commit}${dirty}`,
+    ...(beforeRoot ? [`- "(before)" paths: ${beforeRoot}`] : []),
+    `- admission limits: ${process.env.STOWAGE_BENCH_DEFAULT_LIMITS ? 'shipped defaults' : 'raised (uploadMemory 16GiB, uploadsPerPrincipal 1024)'}`,
   ];
 }
 

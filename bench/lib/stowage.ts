@@ -14,6 +14,8 @@ import type { S3Side } from './s3.ts';
 
 export interface StowageOptions {
   bucket: string;
+  /** The Stowage tree to run (default: stowageRoot). */
+  root?: string;
   /** Extra node flags for the child, e.g. --cpu-prof (also from STOWAGE_BENCH_NODE_ARGS). */
   nodeArgs?: string[];
   /** Pin the child to these CPUs (taskset list, e.g. "1"). */
@@ -52,7 +54,10 @@ export function benchConfig(
   const document = {
     server: { host: '127.0.0.1', logLevel: options.logLevel ?? 'info' },
     s3: s3.connection,
-    limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 },
+    // STOWAGE_BENCH_DEFAULT_LIMITS=1 keeps the shipped admission limits, to measure what they cost.
+    ...(!process.env.STOWAGE_BENCH_DEFAULT_LIMITS && {
+      limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 },
+    }),
     auth: {
       apiKeys: [
         {
@@ -86,7 +91,7 @@ export async function startStowage(s3: S3Side, options: StowageOptions): Promise
     ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
     : [process.execPath, args];
   const child: ChildProcess = spawn(command as string, commandArgs as string[], {
-    cwd: stowageRoot,
+    cwd: options.root ?? stowageRoot,
     env: {
       ...process.env,
       STOWAGE_CONFIG: configPath,

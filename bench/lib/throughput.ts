@@ -1,14 +1,22 @@
-import { GiB } from './body.ts';
+import { GiB, MiB } from './body.ts';
+import type { BenchContext } from './context.ts';
 import { median } from './load.ts';
-import type { CpuUse } from './proc.ts';
+import { type CpuUse, s3ServerPids, startCpuCount } from './proc.ts';
 import { fixed, ratio, type Table } from './report.ts';
 
-/** The table of a large-transfer scenario: rate per path, ratio to the direct path, CPU per GiB. */
+/**
+ * The table of a large-transfer scenario: rate per path and its ratio to the direct path, and the
+ * CPU each side spent per GiB. On this machine every process shares the same two cores, so the CPU
+ * sum per GiB predicts the rate once the cores are saturated: "ratio at equal CPU" is the direct
+ * path's sum over this path's, a figure that other load on the machine moves far less than MiB/s.
+ */
 
 export interface TransferSample {
   mibPerSecond: number;
   cpu: CpuUse;
 }
+
+const total = (cpu: CpuUse) => cpu.stowage + cpu.client + cpu.s3;
 
 export function throughputTable(input: {
   title: string;
@@ -18,10 +26,12 @@ export function throughputTable(input: {
   bytes: number;
   notes?: string[];
 }): Table {
-  const reference = median(input.samples.get(input.direct)!.map((s) => s.mibPerSecond));
+  const directSamples = input.samples.get(input.direct)!;
+  const reference = median(directSamples.map((s) => s.mibPerSecond));
   const gib = input.bytes / GiB;
-  const perGiB = (list: TransferSample[], side: keyof CpuUse) =>
-    fixed(median(list.map((s) => s.cpu[side])) / gib, 2);
+  const cpuOf = (list: TransferSample[], side: keyof CpuUse | 'total') =>
+    median(list.map((s) => (side === 'total' ? total(s.cpu) : s.cpu[side]))) / gib;
+  const directCpu = cpuOf(directSamples, 'total');
   return {
     title: input.title,
     header: [
@@ -32,25 +42,74 @@ export function throughputTable(input: {
       'CPU s/GiB: Stowage',
       'bench process',
       'S3 server',
+      'all',
+      'ratio at equal CPU',
     ],
     rows: [...input.samples].map(([path, list]) => {
       const rate = median(list.map((s) => s.mibPerSecond));
       const isDirect = path === input.direct;
+      const all = cpuOf(list, 'total');
       return [
         path,
         fixed(rate),
-        isDirect ? '1.00×' : ratio(rate, reference),
+        ratio(rate, reference),
         list.map((s) => fixed(s.mibPerSecond)).join(', '),
-        isDirect ? '—' : perGiB(list, 'stowage'),
-        perGiB(list, 'client'),
-        perGiB(list, 's3'),
+        isDirect ? '—' : fixed(cpuOf(list, 'stowage'), 2),
+        fixed(cpuOf(list, 'client'), 2),
+        fixed(cpuOf(list, 's3'), 2),
+        fixed(all, 2),
+        ratio(directCpu, all),
       ];
     }),
     notes: [
       ...(input.notes ?? []),
-      'CPU: user + system seconds per GiB moved, of the Stowage process, of the bench process (the load ' +
-        'generator on the Stowage paths, the S3 client itself on the direct path) and of the S3 server ' +
-        '(radosgw + ceph-osd). All of them share the same 2 cores.',
+      'CPU: user + system seconds per GiB moved (medians), of the Stowage process, of the bench process ' +
+        '(the load generator on the Stowage paths, the S3 client itself on the direct path) and of the S3 ' +
+        'server (radosgw + ceph-osd), which all share the same 2 cores; "ratio at equal CPU" is the direct ' +
+        "path's total over this path's: the rate ratio to expect once the cores are the limit.",
     ],
   };
+}
+
+export interface TransferPath<T> {
+  name: string;
+  /** The Stowage process doing the work; absent on the direct path. */
+  pid: number | undefined;
+  /** One transfer of the scenario's size in round `round`; the result goes to `settle`. */
+  run(round: number): Promise<T>;
+}
+
+/**
+ * Runs every path once per round, rotating the order each round so no path always runs first (or
+ * right after a garbage collection), and counts the time and CPU of each transfer of `bytes`.
+ */
+export async function transferRounds<T>(input: {
+  context: BenchContext;
+  label: string;
+  paths: ReadonlyArray<TransferPath<T>>;
+  bytes: number;
+  /** Stowage's pid, for CPU counting on the direct path (where it stays idle). */
+  idlePid: number;
+  /** After each transfer: check or clean up what it did. */
+  settle?: (path: TransferPath<T>, result: T) => Promise<void>;
+  /** After each round. */
+  afterRound?: () => Promise<void>;
+}): Promise<Map<string, TransferSample[]>> {
+  const { context, paths } = input;
+  const s3Pids = s3ServerPids();
+  const samples = new Map<string, TransferSample[]>(paths.map((path) => [path.name, []]));
+  for (let round = 0; round < context.options.rounds; round++) {
+    for (const path of paths.map((_, index) => paths[(index + round) % paths.length]!)) {
+      const cpu = startCpuCount(path.pid ?? input.idlePid, s3Pids);
+      const started = performance.now();
+      const result = await path.run(round);
+      const sample = { mibPerSecond: input.bytes / MiB / ((performance.now() - started) / 1000), cpu: cpu() };
+      if (path.pid === undefined) sample.cpu.stowage = 0;
+      samples.get(path.name)!.push(sample);
+      context.log(`${input.label} round ${round + 1} ${path.name}: ${fixed(sample.mibPerSecond)} MiB/s`);
+      await input.settle?.(path, result);
+    }
+    await input.afterRound?.();
+  }
+  return samples;
 }

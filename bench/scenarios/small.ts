@@ -15,13 +15,14 @@ import { fixed, ratio, type Table } from '../lib/report.ts';
 const SIZE = 10 * KiB;
 const CONCURRENCY = 64;
 
-const paths = [
-  'PUT via Stowage',
-  'POST (multipart) via Stowage',
-  'direct PutObject',
-  'direct PutObject, If-None-Match: *',
-] as const;
-type Path = (typeof paths)[number];
+const DIRECT = 'direct PutObject';
+
+interface Path {
+  name: string;
+  /** The Stowage process doing the work (for its CPU), if any. */
+  pid: number | undefined;
+  run(key: string): Promise<unknown>;
+}
 
 interface Sample extends LoadResult {
   /** CPU milliseconds per upload. */
@@ -33,9 +34,36 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
   const body = smallBody(SIZE);
   const { client } = context.s3;
   const s3Pids = s3ServerPids();
-  return withStowage(context, 'small', {}, async (stowage, bucket) => {
+  return withStowage(context, 'small', {}, async (stowage, bucket, before) => {
     const pool = openPool(stowage, CONCURRENCY);
-    const samples = new Map<Path, Sample[]>(paths.map((path) => [path, []]));
+    const beforePool = before && openPool(before, CONCURRENCY);
+    const putDirect = (conditional: boolean) => (key: string) =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: SIZE,
+          ContentType: 'application/octet-stream',
+          ...(conditional && { IfNoneMatch: '*' }),
+        }),
+      );
+    const paths: Path[] = [
+      { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
+      { name: 'POST (multipart) via Stowage', pid: stowage.pid, run: () => postObject(pool, stowage, SIZE) },
+      ...(before && beforePool
+        ? [
+            {
+              name: 'PUT via Stowage (before)',
+              pid: before.pid,
+              run: (key: string) => putObject(beforePool, before, key, body),
+            },
+          ]
+        : []),
+      { name: DIRECT, pid: undefined, run: putDirect(false) },
+      { name: 'direct PutObject, If-None-Match: *', pid: undefined, run: putDirect(true) },
+    ];
+    const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
     for (let round = 0; round < context.options.rounds; round++) {
       const order = paths.map((_, index) => paths[(index + round) % paths.length]!);
       for (const path of order) {
@@ -47,51 +75,44 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
           seconds,
           warmupSeconds: 2,
           onWindow: (edge) => {
-            if (edge === 'start') cpuCount = startCpuCount(stowage.pid, s3Pids);
+            if (edge === 'start') cpuCount = startCpuCount(path.pid ?? stowage.pid, s3Pids);
             else if (cpuCount) cpu = cpuCount();
           },
           task: async (n) => {
-            if (path === 'PUT via Stowage') await putObject(pool, stowage, `${prefix}/${n}`, body);
-            else if (path === 'POST (multipart) via Stowage') await postObject(pool, stowage, SIZE);
-            else {
-              await client.send(
-                new PutObjectCommand({
-                  Bucket: bucket,
-                  Key: `${prefix}/${n}`,
-                  Body: body,
-                  ContentLength: SIZE,
-                  ContentType: 'application/octet-stream',
-                  ...(path === 'direct PutObject, If-None-Match: *' && { IfNoneMatch: '*' }),
-                }),
-              );
-            }
+            await path.run(`${prefix}/${n}`);
           },
         });
         const perUpload = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
         const sample = {
           ...result,
-          cpu: { stowage: perUpload(cpu.stowage), client: perUpload(cpu.client), s3: perUpload(cpu.s3) },
+          cpu: {
+            stowage: path.pid === undefined ? 0 : perUpload(cpu.stowage),
+            client: perUpload(cpu.client),
+            s3: perUpload(cpu.s3),
+          },
         };
-        samples.get(path)!.push(sample);
+        samples.get(path.name)!.push(sample);
         context.log(
-          `small round ${round + 1} ${path}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
+          `small round ${round + 1} ${path.name}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
             `p99 ${fixed(result.p99, 1)} ms, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`,
         );
       }
     }
     await pool.close();
-    const summary = (path: Path) => {
-      const list = samples.get(path)!;
+    await beforePool?.close();
+    const summary = (name: string) => {
+      const list = samples.get(name)!;
       return {
         list,
         rate: median(list.map((s) => s.perSecond)),
         p50: median(list.map((s) => s.p50)),
         p99: median(list.map((s) => s.p99)),
         errors: list.reduce((sum, s) => sum + s.errors, 0),
-        cpu: (side: keyof CpuUse) => fixed(median(list.map((s) => s.cpu[side])), 2),
+        cpu: (side: keyof CpuUse) => median(list.map((s) => s.cpu[side])),
       };
     };
-    const direct = summary('direct PutObject');
+    const direct = summary(DIRECT);
+    const directCpu = direct.cpu('client') + direct.cpu('s3');
     return [
       {
         title: `${SIZE / KiB} KiB uploads, ${CONCURRENCY} connections (median of ${context.options.rounds} rounds of ${seconds} s)`,
@@ -106,24 +127,26 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
           'CPU ms/upload: Stowage',
           'bench process',
           'S3 server',
+          'all',
+          'ratio at equal CPU',
           'errors',
         ],
-        rows: paths.map((path) => {
-          const s = summary(path);
-          const isDirect = path.startsWith('direct');
+        rows: paths.map(({ name }) => {
+          const s = summary(name);
+          const all = s.cpu('stowage') + s.cpu('client') + s.cpu('s3');
           return [
-            path,
+            name,
             fixed(s.rate),
             ratio(s.rate, direct.rate),
             s.list.map((x) => fixed(x.perSecond)).join(', '),
             fixed(s.p50, 1),
             fixed(s.p99, 1),
-            path === 'direct PutObject'
-              ? '—'
-              : `${fixed(s.p50 - direct.p50, 1)} / ${fixed(s.p99 - direct.p99, 1)}`,
-            isDirect ? '—' : s.cpu('stowage'),
-            s.cpu('client'),
-            s.cpu('s3'),
+            name === DIRECT ? '—' : `${fixed(s.p50 - direct.p50, 1)} / ${fixed(s.p99 - direct.p99, 1)}`,
+            name.startsWith('direct') ? '—' : fixed(s.cpu('stowage'), 2),
+            fixed(s.cpu('client'), 2),
+            fixed(s.cpu('s3'), 2),
+            fixed(all, 2),
+            ratio(directCpu, all),
             s.errors,
           ];
         }),
@@ -131,8 +154,9 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
           'Latency is per upload as the load generator sees it (closed loop: with 64 uploads always in ' +
             'flight, it grows with whatever is slowest). Stowage writes create-only (PutObject with ' +
             'If-None-Match: *); the ratio and added latency are against the plain PutObject, and the last row ' +
-            'shows what the same condition costs the S3 server on the direct path. CPU: per upload, of the Stowage process, ' +
-            'the bench process and the S3 server (radosgw + ceph-osd).',
+            'shows what the same condition costs the S3 server on the direct path. CPU: milliseconds per upload ' +
+            '(medians) of the Stowage process, the bench process and the S3 server (radosgw + ceph-osd); "ratio ' +
+            'at equal CPU" as in the throughput tables.',
         ],
       },
     ];
