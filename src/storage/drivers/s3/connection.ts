@@ -26,7 +26,7 @@ export const connectionDefaults = {
   maxAttempts: 3,
 } as const;
 
-/** Sockets per client towards S3; a multipart upload uses queueSize of them. */
+/** Sockets per client towards S3; lib-storage uses queueSize of them per upload. */
 const MAX_SOCKETS = 64;
 
 /**

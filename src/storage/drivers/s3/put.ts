@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
@@ -8,14 +9,13 @@ import { cleanUpUpload } from './cleanup.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isUnreachable, toAppError } from './errors.ts';
 import { quoteEtag } from './metadata.ts';
-import { MultipartUpload } from './multipart.ts';
 import { objectParams } from './params.ts';
 import { reserve } from './reservation.ts';
 
 /**
  * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
  * one PutObject (create-only: If-None-Match: *, decided atomically by S3); a longer one goes through
- * a multipart upload (multipart.ts), create-only behind a reservation (reservation.ts). Memory per upload
+ * lib-storage's multipart Upload, create-only behind a reservation (reservation.ts). Memory per upload
  * stays ≈ (queueSize + 1) × partSize whatever the body's size.
  */
 export async function putObject(context: S3Context, input: PutInput): Promise<PutResult> {
@@ -107,21 +107,24 @@ async function putMultipart(
   const stream = Readable.from(source(), { objectMode: true, highWaterMark: 1 });
   // Failures reach us through upload.done(); an 'error' event must never go unheard.
   stream.on('error', () => {});
-  let upload: MultipartUpload | undefined;
+  let upload: Upload | undefined;
   let etag: string | undefined;
   try {
     throwIfAborted(input.signal); // aborted while reserving: nothing to upload
     // No conditions: with a reservation it replaces only our own reservation (and servers may ignore
     // If-None-Match on CompleteMultipartUpload anyway).
-    // It never aborts itself: the multipart upload is aborted by cleanUpUpload below, once (an abort
-    // inside would make done() wait for it, a whole request timeout when S3 is what failed).
-    upload = new MultipartUpload({
+    upload = new Upload({
       client: context.client,
       params: { ...params, Body: stream },
       partSize: context.profile.partSize,
       queueSize: context.profile.queueSize,
+      // The multipart upload is aborted by cleanUpUpload below, once: lib-storage's own abort would make
+      // done() wait for it, a whole request timeout when S3 is what failed.
+      leavePartsOnError: true,
     });
-    // A failing body (or part) stops the upload; done() rejects once the parts in flight have settled.
+    // A failing body (or part) makes lib-storage's chunker throw; done() rejects once the parts in
+    // flight have settled. (upload.abort() would reject at once, with parts still in flight, so it is
+    // not used.)
     etag = (await upload.done()).ETag;
   } catch (error) {
     stream.destroy();
