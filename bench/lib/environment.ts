@@ -31,10 +31,9 @@ export function describeEnvironment(s3: S3Side): string[] {
   const s3Version =
     s3.server.kind === 'ceph' ? run('radosgw', ['--version']).replace(/\s*\(.*$/, '') : s3.server.kind;
   const commit = run('git', ['-C', stowageRoot, 'rev-parse', '--short', 'HEAD']);
-  const dirty =
-    run('git', ['-C', stowageRoot, 'status', '--porcelain', '--', 'src']) === ''
-      ? ''
-      : ' (src/ has uncommitted changes)';
+  const status = run('git', ['-C', stowageRoot, 'status', '--porcelain', '--', 'src']);
+  // '?': not a git checkout (e.g. an exported tree), nothing to say.
+  const dirty = status === '' || status === '?' ? '' : ' (src/ has uncommitted changes)';
   return [
     `- machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average at start ${loadavg()
       .map((value) => value.toFixed(2))
@@ -45,6 +44,9 @@ export function describeEnvironment(s3: S3Side): string[] {
     `- S3: ${s3Version} at ${s3.server.endpoint} (${s3.server.kind})`,
     `- Stowage: ${stowageRoot} at ${commit}${dirty}`,
     ...(beforeRoot ? [`- "(before)" paths: ${beforeRoot}`] : []),
+    ...(process.env.STOWAGE_BENCH_ENV
+      ? [`- extra environment of the Stowage child: ${process.env.STOWAGE_BENCH_ENV}`]
+      : []),
     `- admission limits: ${process.env.STOWAGE_BENCH_DEFAULT_LIMITS ? 'shipped defaults' : 'raised (uploadMemory 16GiB, uploadsPerPrincipal 1024)'}`,
   ];
 }

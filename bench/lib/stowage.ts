@@ -20,6 +20,7 @@ export interface StowageOptions {
   nodeArgs?: string[];
   /** Pin the child to these CPUs (taskset list, e.g. "1"). */
   cpus?: string;
+  /** Default: STOWAGE_BENCH_LOG_LEVEL, else info (what a deployment logs), written to a file. */
   logLevel?: string;
   /** Overrides of the storage profile (partSize, queueSize, overwrite…). */
   profile?: Record<string, unknown>;
@@ -45,6 +46,17 @@ const freePort = () =>
     server.on('error', reject);
   });
 
+const childEnv = (): Record<string, string> =>
+  Object.fromEntries(
+    (process.env.STOWAGE_BENCH_ENV ?? '')
+      .split(/\s+/)
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+
+const logLevel = (options: StowageOptions) =>
+  options.logLevel ?? process.env.STOWAGE_BENCH_LOG_LEVEL ?? 'info';
+
 /** The config document of a bench Stowage (also used to build its storages in-process), and its API key. */
 export function benchConfig(
   s3: S3Side,
@@ -52,7 +64,7 @@ export function benchConfig(
 ): { document: Record<string, unknown>; apiKey: string } {
   const apiKey = `stw_${randomBytes(32).toString('base64url')}`;
   const document = {
-    server: { host: '127.0.0.1', logLevel: options.logLevel ?? 'info' },
+    server: { host: '127.0.0.1', logLevel: logLevel(options) },
     s3: s3.connection,
     // STOWAGE_BENCH_DEFAULT_LIMITS=1 keeps the shipped admission limits, to measure what they cost.
     ...(!process.env.STOWAGE_BENCH_DEFAULT_LIMITS && {
@@ -94,9 +106,11 @@ export async function startStowage(s3: S3Side, options: StowageOptions): Promise
     cwd: options.root ?? stowageRoot,
     env: {
       ...process.env,
+      // STOWAGE_BENCH_ENV="NAME=value …": extra environment for this tree's child only (not "(before)").
+      ...(options.root === undefined && childEnv()),
       STOWAGE_CONFIG: configPath,
       PORT: String(port),
-      LOG_LEVEL: options.logLevel ?? 'info',
+      LOG_LEVEL: logLevel(options),
     },
     stdio: ['ignore', log, log],
   });
