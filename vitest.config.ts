@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: pure unit tests need nothing; everything else talks to a real S3 server over the
-// network, which test/support/global-setup.ts finds or starts once per run.
+// Pure unit tests need nothing; everything else talks to a real S3 server over the network, which
+// test/support/global-setup.ts finds or starts once per run.
 export default defineConfig({
   test: {
     reporters: ['default'],
@@ -35,6 +35,18 @@ export default defineConfig({
           include: ['test/quickstart/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 330_000,
+        },
+      },
+      {
+        // Minutes of steady traffic against the real process (SOAK_SECONDS, default 100): alone, after
+        // everything else, so its memory and timing figures are its own.
+        test: {
+          name: 'soak',
+          include: ['test/soak/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          hookTimeout: 600_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,13 +1,10 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type BackendInspector, s3Backend } from '../support/backend.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DropOutcome, type DroppedUpload, dropUpload } from '../support/dropped-upload.ts';
 import { connectInspector, type Inspector } from '../support/inspector.ts';
 import { MiB, mib, rssBytes } from '../support/proc-stats.ts';
-import { createTestBucket, emptyAndDeleteBucket, s3Client } from '../support/s3-admin.ts';
 import { testSeed } from '../support/seeded-random.ts';
-import { type StowageProcess, s3Connection, startStowageProcess } from '../support/stowage-process.ts';
 import { untilEmpty } from '../support/until-empty.ts';
+import { useStowageProcess } from '../support/use-stowage-process.ts';
 
 /**
  * 50 uploads of 5–100 MiB whose clients vanish at a random point, against Stowage as a real process:
@@ -36,43 +33,21 @@ const ARRAY_BUFFER_SLACK = 4 * MiB;
 const HEAP_SLACK = 16 * MiB;
 
 const random = testSeed('client-aborts');
-let bucket = '';
-let client: S3Client;
-let backend: BackendInspector;
-let stowage: StowageProcess;
+const suite = useStowageProcess({
+  label: 'aborts',
+  inspect: true,
+  env: { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) },
+  storages: (bucket) => ({
+    drops: { driver: 's3', bucket, maxFileSize: '100MiB', partSize: PART_SIZE, queueSize: QUEUE_SIZE },
+  }),
+});
 let inspector: Inspector;
 
 beforeAll(async () => {
-  const s3 = inject('s3');
-  bucket = await createTestBucket(s3, 'aborts');
-  client = s3Client(s3);
-  backend = s3Backend(bucket, client);
-  stowage = await startStowageProcess(
-    {
-      server: { logLevel: 'warn' },
-      s3: s3Connection(s3),
-      auth: { anonymousGrants: ['*:*'] },
-      storages: {
-        drops: {
-          driver: 's3',
-          bucket,
-          maxFileSize: '100MiB',
-          partSize: PART_SIZE,
-          queueSize: QUEUE_SIZE,
-        },
-      },
-    },
-    { label: 'client-aborts', inspect: true, env: { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) } },
-  );
-  inspector = await connectInspector(stowage.inspectorUrl ?? '');
+  inspector = await connectInspector(suite.stowage.inspectorUrl ?? '');
 });
 
-afterAll(async () => {
-  inspector?.close();
-  await stowage?.kill();
-  await emptyAndDeleteBucket(bucket, client);
-  client?.destroy();
-});
+afterAll(() => inspector?.close());
 
 /** Half the uploads fit one part (the buffered PutObject path), half take many (multipart). */
 function plan(): DroppedUpload[] {
@@ -104,7 +79,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A form upload and a multipart PUT that complete (201), then their deletion. */
 async function normalUploads(tag: string, size = 20 * MiB): Promise<void> {
   const body = Buffer.alloc(size, 7);
-  const put = await fetch(`${stowage.url}/v1/storages/drops/objects/normal/${tag}.bin`, {
+  const put = await fetch(`${suite.stowage.url}/v1/storages/drops/objects/normal/${tag}.bin`, {
     method: 'PUT',
     body,
     headers: { 'content-type': 'application/octet-stream' },
@@ -112,11 +87,16 @@ async function normalUploads(tag: string, size = 20 * MiB): Promise<void> {
   expect(put.status).toBe(201);
   const form = new FormData();
   form.append('file', new Blob([body.subarray(0, MiB)]), 'small.bin');
-  const posted = await fetch(`${stowage.url}/v1/storages/drops/objects`, { method: 'POST', body: form });
+  const posted = await fetch(`${suite.stowage.url}/v1/storages/drops/objects`, {
+    method: 'POST',
+    body: form,
+  });
   expect(posted.status).toBe(201);
   const { objects } = (await posted.json()) as { objects: Array<{ key: string }> };
   for (const key of [`normal/${tag}.bin`, objects[0]?.key ?? '']) {
-    const removed = await fetch(`${stowage.url}/v1/storages/drops/objects/${key}`, { method: 'DELETE' });
+    const removed = await fetch(`${suite.stowage.url}/v1/storages/drops/objects/${key}`, {
+      method: 'DELETE',
+    });
     expect(removed.status).toBe(204);
   }
 }
@@ -132,7 +112,7 @@ async function settledMemory(): Promise<Memory> {
   await inspector.collectGarbage();
   await inspector.collectGarbage();
   const { heapUsed, arrayBuffers } = await inspector.memoryUsage();
-  return { rss: await rssBytes(stowage.pid), heapUsed, arrayBuffers };
+  return { rss: await rssBytes(suite.stowage.pid), heapUsed, arrayBuffers };
 }
 
 const describeMemory = (m: Memory) =>
@@ -146,7 +126,7 @@ async function peakRss(stop: Promise<unknown>, everyMs = 250): Promise<number> {
     done = true;
   });
   while (!done) {
-    peak = Math.max(peak, await rssBytes(stowage.pid));
+    peak = Math.max(peak, await rssBytes(suite.stowage.pid));
     await pause(everyMs);
   }
   return peak;
@@ -160,16 +140,16 @@ describe('clients that vanish mid-upload', () => {
 
     const uploads = plan();
     const started = Date.now();
-    const dropping = runAll(uploads, CONCURRENCY, (upload) => dropUpload(stowage.url, upload));
+    const dropping = runAll(uploads, CONCURRENCY, (upload) => dropUpload(suite.stowage.url, upload));
     const peak = await peakRss(dropping);
     const outcomes: DropOutcome[] = await dropping;
     const dropMs = Date.now() - started;
 
-    const left = await untilEmpty(backend);
-    expect(stowage.alive()).toBe(true);
-    expect((await fetch(`${stowage.url}/healthz`)).status).toBe(200);
+    const left = await untilEmpty(suite.backend);
+    expect(suite.stowage.alive()).toBe(true);
+    expect((await fetch(`${suite.stowage.url}/healthz`)).status).toBe(200);
     await normalUploads('after');
-    const unforced = await rssBytes(stowage.pid);
+    const unforced = await rssBytes(suite.stowage.pid);
     const after = await settledMemory();
 
     const multi = uploads.filter((upload) => upload.size > PART_SIZE);
@@ -190,8 +170,8 @@ describe('clients that vanish mid-upload', () => {
 
     expect(outcomes.filter((outcome) => outcome.answeredEarly !== undefined)).toEqual([]);
     expect({ keys: left.keys, leftovers: left.leftovers }).toEqual({ keys: [], leftovers: [] });
-    expect(await untilEmpty(backend)).toMatchObject({ keys: [], leftovers: [] });
-    expect(stowage.logs().filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+    expect(await untilEmpty(suite.backend)).toMatchObject({ keys: [], leftovers: [] });
+    expect(suite.stowage.logs().filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
     expect(after.arrayBuffers).toBeLessThanOrEqual(baseline.arrayBuffers + ARRAY_BUFFER_SLACK);
     expect(after.heapUsed).toBeLessThanOrEqual(baseline.heapUsed + HEAP_SLACK);
     expect(after.rss).toBeLessThanOrEqual(baseline.rss + RSS_SLACK(baseline.rss));
