@@ -54,7 +54,12 @@ export class UploadAdmission {
     return this.#usedBytes;
   }
 
-  async admit(storage: Storage, principal: string): Promise<UploadTicket> {
+  /**
+   * `bodyBytes` (the request's Content-Length, when it has one) caps the reservation: a 10 KiB
+   * upload never holds more than 10 KiB of buffers, so small uploads are not limited by large ones'
+   * budget.
+   */
+  async admit(storage: Storage, principal: string, bodyBytes?: number): Promise<UploadTicket> {
     if (this.#draining) throw unavailable('the server is shutting down; retry on another instance', 1);
     if ((this.#byPrincipal.get(principal) ?? 0) >= this.#limits.uploadsPerPrincipal) {
       throw new AppError(
@@ -69,7 +74,11 @@ export class UploadAdmission {
     if (storageLimit !== undefined && (this.#byStorage.get(storage.name) ?? 0) >= storageLimit) {
       throw unavailable(`storage "${storage.name}" is at its concurrent upload limit`, 1);
     }
-    const bytes = Math.min(uploadBufferBytes(storage), this.#limits.uploadMemory);
+    const bytes = Math.min(
+      uploadBufferBytes(storage),
+      bodyBytes ?? Number.POSITIVE_INFINITY,
+      this.#limits.uploadMemory,
+    );
     count(this.#byPrincipal, principal, +1);
     count(this.#byStorage, storage.name, +1);
     try {

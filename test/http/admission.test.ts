@@ -20,14 +20,16 @@ describe('global upload memory budget', () => {
   });
 
   it('admits what fits, refuses the rest with 503 + Retry-After, and admits again once memory is free', async () => {
-    const first = slowUpload(stowage.url, '/v1/storages/files/objects/a.bin', 1_000_000);
-    const second = slowUpload(stowage.url, '/v1/storages/files/objects/b.bin', 1_000_000);
+    // Each reserves min(its Content-Length, 1 MiB): these two take the whole budget.
+    const first = slowUpload(stowage.url, '/v1/storages/files/objects/a.bin', 2 ** 20);
+    const second = slowUpload(stowage.url, '/v1/storages/files/objects/b.bin', 2 ** 20);
     await first.send(100_000);
     await second.send(100_000);
     // Both are inside the route (their first bytes are being written) before the third arrives.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const started = Date.now();
     const third = slowUpload(stowage.url, '/v1/storages/files/objects/c.bin', 1000);
+    // Even 1000 bytes do not fit in a spent budget.
     third.finish();
     const refused = await third.response;
     expect(refused.status).toBe(503);
@@ -44,6 +46,21 @@ describe('global upload memory budget', () => {
     second.finish();
     expect((await second.response).status).toBe(201);
     expect(await stowage.backend('files').keys()).toEqual(['a.bin', 'b.bin', 'd.bin']);
+  });
+
+  it('a small upload reserves only its size: many run beside one that holds most of the budget', async () => {
+    const big = slowUpload(stowage.url, '/v1/storages/files/objects/big.bin', 2 ** 20);
+    await big.send(1000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const small = Array.from({ length: 8 }, (_, n) =>
+      slowUpload(stowage.url, `/v1/storages/files/objects/small-${n}.bin`, 10_000),
+    );
+    for (const upload of small) upload.finish();
+    expect(
+      (await Promise.all(small.map((upload) => upload.response))).map((answer) => answer.status),
+    ).toEqual(Array(8).fill(201));
+    big.finish();
+    expect((await big.response).status).toBe(201);
   });
 });
 

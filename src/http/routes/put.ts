@@ -46,7 +46,7 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       if (contentLength !== undefined && !Number.isSafeInteger(contentLength)) {
         throw new AppError('BAD_REQUEST', 'invalid Content-Length');
       }
-      const ticket = await context.uploads.admit(storage, describePrincipal(principal));
+      const ticket = await context.uploads.admit(storage, describePrincipal(principal), contentLength);
       let stored: Awaited<ReturnType<typeof storeObject>>;
       try {
         stored = await storeObject(storage, {

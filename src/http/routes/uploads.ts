@@ -46,7 +46,12 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       }
       const { maxFiles, maxFileSize } = storage.profile;
       const stored: StoredObject[] = [];
-      const ticket = await context.uploads.admit(storage, describePrincipal(principal));
+      const declared = Number(request.headers['content-length']);
+      const ticket = await context.uploads.admit(
+        storage,
+        describePrincipal(principal),
+        Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
+      );
       try {
         // A client that left while queued for admission: busboy would wait forever for its body.
         if (request.raw.destroyed && !request.raw.readableEnded) {
