@@ -14,8 +14,9 @@ for (const driver of DRIVERS)
   describe(`${driver} driver`, () => {
     const stowage = useStowage({
       ...forDriver(driver, { files: { allowedTypes: ['image/png'], maxFileSize: '64KiB' } }),
-      // Room for one upload at a time, so a second one waits for admission.
-      config: { limits: { uploadMemory: '1MiB', uploadQueueTimeout: '3s' } },
+      // Room for the 8 KiB holder below and nothing else (an upload reserves at most its
+      // Content-Length), so a second one waits for admission.
+      config: { limits: { uploadMemory: '8KiB', uploadQueueTimeout: '3s' } },
     });
     const port = () => Number(new URL(stowage.url).port);
 
