@@ -38,7 +38,7 @@ export default defineConfig({
         },
       },
       {
-        // Minutes of steady traffic against the real process (SOAK_SECONDS, default 100): alone, after
+        // Minutes of steady traffic against the real process (SOAK_SECONDS, default 120): alone, after
         // everything else, so its memory and timing figures are its own.
         test: {
           name: 'soak',
