@@ -57,7 +57,8 @@ function listStatement(bucket: string, storages: S3Storage[]): PolicyStatement {
   const statement: PolicyStatement = {
     Sid: `List${storages.map((storage) => sidPart(storage.name)).join('')}`,
     Effect: 'Allow',
-    Action: ['s3:ListBucket'],
+    // Multipart uploads are listed only to abort one whose id was lost (late-writes.ts).
+    Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
     Resource: arn,
   };
   // One storage at the bucket root can list it all anyway: no condition then.

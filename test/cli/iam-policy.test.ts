@@ -64,20 +64,20 @@ describe('stowage iam-policy', () => {
         {
           Sid: 'ListMedia',
           Effect: 'Allow',
-          Action: ['s3:ListBucket'],
+          Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-media',
           Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*'] } },
         },
         {
           Sid: 'ListPrivate',
           Effect: 'Allow',
-          Action: ['s3:ListBucket'],
+          Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-private',
         },
         {
           Sid: 'ListExports',
           Effect: 'Allow',
-          Action: ['s3:ListBucket'],
+          Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-exports',
           Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*'] } },
         },
@@ -111,7 +111,7 @@ describe('stowage iam-policy', () => {
     expect(byId.ListAvatarsDocs).toEqual({
       Sid: 'ListAvatarsDocs',
       Effect: 'Allow',
-      Action: ['s3:ListBucket'],
+      Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       Resource: 'arn:aws:s3:::shared',
       Condition: { StringLikeIfExists: { 's3:prefix': ['avatars/*', 'docs/*'] } },
     });

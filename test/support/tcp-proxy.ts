@@ -30,6 +30,8 @@ export interface TcpProxy {
   setMode(mode: ProxyMode): Promise<void>;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Calls `watcher` with every chunk forwarded client → server, until the returned function is called. */
+  watchUp(watcher: (data: Buffer) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let mode: ProxyMode = 'pass';
   let accepted = 0;
   const connections = new Set<Connection>();
+  const upWatchers = new Set<(data: Buffer) => void>();
 
   const kill = (connection: Connection) => {
     connections.delete(connection);
@@ -77,6 +80,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         }
       }
       connection.sent[direction] += data.length;
+      if (direction === 'up') for (const watcher of upWatchers) watcher(data);
       if (!to.write(data) && !from.isPaused()) {
         from.pause();
         to.once('drain', () => from.resume());
@@ -129,6 +133,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     get accepted() {
       return accepted;
+    },
+    watchUp(watcher) {
+      upWatchers.add(watcher);
+      return () => upWatchers.delete(watcher);
     },
     async setMode(next) {
       const previous = mode;

@@ -1,6 +1,7 @@
 import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { S3Context } from './context.ts';
 import { isUnreachable, toAppError } from './errors.ts';
+import { abortUploadsOf, retract } from './late-writes.ts';
 import { type Reservation, release } from './reservation.ts';
 
 /**
@@ -13,14 +14,22 @@ import { type Reservation, release } from './reservation.ts';
  * AbortIncompleteMultipartUpload lifecycle rule takes the multipart upload and the reservation expires.
  */
 export interface Cleanups {
-  /** Runs the steps in order; resolves after the first try (never rejects), retrying what needs it. */
-  run(steps: ReadonlyArray<CleanupStep>): Promise<void>;
+  /**
+   * Runs the steps in order; resolves after the first try (never rejects), retrying what needs it.
+   * With `recheck`, runs its steps that long after `steps` have all succeeded (late-writes.ts).
+   */
+  run(steps: ReadonlyArray<CleanupStep>, options?: { recheck?: Recheck }): Promise<void>;
   /** Drops the retries still waiting (the driver is closing). */
   close(): void;
 }
 
 /** Resolves when done; rejects with the S3 failure otherwise. */
 export type CleanupStep = () => Promise<unknown>;
+
+export interface Recheck {
+  afterMs: number;
+  steps: ReadonlyArray<CleanupStep>;
+}
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
@@ -29,27 +38,51 @@ export function createCleanups(retryForMs: number): Cleanups {
   const waiting = new Set<NodeJS.Timeout>();
   let closed = false;
 
-  const attempt = async (steps: ReadonlyArray<CleanupStep>, giveUpAt: number, delay: number) => {
+  const later = (ms: number, then: () => void) => {
+    if (closed) return;
+    const timer = setTimeout(() => {
+      waiting.delete(timer);
+      then();
+    }, ms);
+    timer.unref();
+    waiting.add(timer);
+  };
+
+  const attempt = async (
+    steps: ReadonlyArray<CleanupStep>,
+    giveUpAt: number,
+    delay: number,
+    onDone?: () => void,
+  ): Promise<void> => {
     for (const [index, step] of steps.entries()) {
       try {
         await step();
       } catch (error) {
         if (!isUnreachable(toAppError(error, { operation: 'Cleanup' }))) continue;
-        if (closed || Date.now() + delay > giveUpAt) return;
+        if (Date.now() + delay > giveUpAt) return;
         // In order: the reservation goes only once the upload is gone (it keeps other writers off the key).
-        const timer = setTimeout(() => {
-          waiting.delete(timer);
-          void attempt(steps.slice(index), giveUpAt, Math.min(delay * 2, MAX_RETRY_MS));
-        }, delay);
-        timer.unref();
-        waiting.add(timer);
+        later(
+          delay,
+          () => void attempt(steps.slice(index), giveUpAt, Math.min(delay * 2, MAX_RETRY_MS), onDone),
+        );
         return;
       }
     }
+    onDone?.();
   };
 
   return {
-    run: (steps) => attempt(steps, Date.now() + retryForMs, FIRST_RETRY_MS),
+    run(steps, { recheck } = {}) {
+      const giveUpAt = Date.now() + retryForMs;
+      const thenRecheck =
+        recheck &&
+        (() =>
+          later(
+            recheck.afterMs,
+            () => void attempt(recheck.steps, giveUpAt + recheck.afterMs, FIRST_RETRY_MS),
+          ));
+      return attempt(steps, giveUpAt, FIRST_RETRY_MS, thenRecheck);
+    },
     close() {
       closed = true;
       for (const timer of waiting) clearTimeout(timer);
@@ -58,21 +91,39 @@ export function createCleanups(retryForMs: number): Cleanups {
   };
 }
 
+export interface FailedUpload {
+  key: string;
+  /** Known once S3 answered CreateMultipartUpload. */
+  uploadId: string | undefined;
+  /** The create-only reservation, once S3 answered it. */
+  reservation: Reservation | undefined;
+  /** Set when the failure left the outcome unknown and the write is create-only (late-writes.ts). */
+  lateWriteId?: string | undefined;
+}
+
 /**
- * Cleans up after a failed multipart upload (see above); never rejects. Without an upload id there is
- * nothing to abort: no CreateMultipartUpload was sent, or its answer was lost (S3 created the upload,
- * then the connection broke), and then only the bucket's lifecycle rule can remove it.
+ * Cleans up after a failed multipart upload (see above); never rejects. With an unknown outcome, also
+ * what may land late: an upload whose CreateMultipartUpload answer was lost (no id: every upload of the
+ * reserved key is aborted), and a completion or reservation S3 carries out after we gave up (retracted
+ * by write id, then once more a request timeout later).
  */
-export function cleanUpUpload(
-  context: S3Context,
-  key: string,
-  uploadId: string | undefined,
-  reservation: Reservation | undefined,
-): Promise<void> {
+export function cleanUpUpload(context: S3Context, failed: FailedUpload): Promise<void> {
+  const { key, uploadId, reservation, lateWriteId } = failed;
   const abort = (UploadId: string) => () =>
     context.client.send(new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: key, UploadId }));
-  return context.cleanups.run([
-    ...(uploadId !== undefined ? [abort(uploadId)] : []),
-    ...(reservation !== undefined ? [() => release(context, reservation)] : []),
-  ]);
+  const lostUpload = uploadId === undefined && lateWriteId !== undefined && reservation !== undefined;
+  const retractLate: CleanupStep[] =
+    lateWriteId !== undefined ? [() => retract(context, key, lateWriteId)] : [];
+  return context.cleanups.run(
+    [
+      ...(uploadId !== undefined ? [abort(uploadId)] : []),
+      // Before the release: while we hold the reservation, every upload of the key is ours.
+      ...(lostUpload ? [() => abortUploadsOf(context, key)] : []),
+      ...(reservation !== undefined ? [() => release(context, reservation)] : []),
+      ...retractLate,
+    ],
+    retractLate.length > 0
+      ? { recheck: { afterMs: context.connection.requestTimeout * 1000, steps: retractLate } }
+      : {},
+  );
 }

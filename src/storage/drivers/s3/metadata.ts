@@ -11,6 +11,8 @@ export const metaKeys = {
   sha256: 'sha256',
   /** Marks a create-only reservation (see reservation.ts); the value is its expiry in epoch ms. */
   reservation: 'stowage-reservation',
+  /** A random id per create-only write, so a write that lands after we gave up can be told apart (late-writes.ts). */
+  writeId: 'stowage-write',
 } as const;
 
 export function toS3Metadata(metadata: ObjectMetadata): Record<string, string> {

@@ -8,9 +8,10 @@ import { abortReason, type BodyReader, openBody } from './body.ts';
 import { cleanUpUpload } from './cleanup.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isUnreachable, toAppError } from './errors.ts';
-import { quoteEtag } from './metadata.ts';
+import { newWriteId, outcomeUnknown, retractLateWrite } from './late-writes.ts';
+import { metaKeys, quoteEtag } from './metadata.ts';
 import { objectParams } from './params.ts';
-import { reserve } from './reservation.ts';
+import { type Reservation, reserve } from './reservation.ts';
 
 /**
  * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
@@ -23,14 +24,17 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
   try {
     const head = await body.readHead(context.profile.partSize);
     const params = objectParams(context.bucket, context.profile, input.key, input.metadata);
+    // Create-only writes are tagged, so one that lands after we gave up on it can be retracted.
+    const writeId = input.overwrite ? undefined : newWriteId();
+    if (writeId !== undefined) params.Metadata = { ...params.Metadata, [metaKeys.writeId]: writeId };
     if (head.ended) {
       const data = head.chunks.length === 1 && head.chunks[0] ? head.chunks[0] : Buffer.concat(head.chunks);
       checkLength(input, data.length);
       throwIfAborted(input.signal);
-      return await putBuffered(context, params, data, !input.overwrite);
+      return await putBuffered(context, params, data, writeId);
     }
     throwIfAborted(input.signal);
-    return await putMultipart(context, params, input, body, head.chunks);
+    return await putMultipart(context, params, input, body, head.chunks, writeId);
   } finally {
     body.release();
   }
@@ -55,9 +59,11 @@ async function putBuffered(
   context: S3Context,
   params: PutObjectCommandInput,
   data: Buffer,
-  createOnly: boolean,
+  /** Set for create-only writes. */
+  writeId: string | undefined,
 ): Promise<PutResult> {
   const key = params.Key as string;
+  const createOnly = writeId !== undefined;
   for (let attempt = 1; ; attempt++) {
     let etag: string | undefined;
     try {
@@ -77,7 +83,9 @@ async function putBuffered(
         await pause(100 * attempt);
         continue;
       }
-      throw toAppError(error, { operation: 'PutObject', createOnly });
+      const failure = toAppError(error, { operation: 'PutObject', createOnly });
+      if (writeId !== undefined && outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
+      throw failure;
     }
     return { key, size: data.length, etag: await etagOf(context, key, etag) };
   }
@@ -89,9 +97,18 @@ async function putMultipart(
   input: PutInput,
   body: BodyReader,
   head: Buffer[],
+  /** Set for create-only writes. */
+  writeId: string | undefined,
 ): Promise<PutResult> {
-  const createOnly = !input.overwrite;
-  const reservation = createOnly ? await reserve(context, input.key) : undefined;
+  const createOnly = writeId !== undefined;
+  let reservation: Reservation | undefined;
+  try {
+    reservation = createOnly ? await reserve(context, input.key, writeId) : undefined;
+  } catch (error) {
+    // A reservation that lands late would hold the key for its whole TTL.
+    if (writeId !== undefined && outcomeUnknown(error)) void retractLateWrite(context, input.key, writeId);
+    throw error;
+  }
   let size = 0;
   async function* source(): AsyncGenerator<Buffer> {
     for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) {
@@ -131,7 +148,13 @@ async function putMultipart(
     // The body's own failure (or the abort) explains the failure better than what it did to the upload.
     const aborted = input.signal?.aborted ? abortReason(input.signal) : undefined;
     const failure = body.error ?? aborted ?? toAppError(error, { operation: 'MultipartUpload', createOnly });
-    const cleanup = cleanUpUpload(context, input.key, upload?.uploadId, reservation);
+    const cleanup = cleanUpUpload(context, {
+      key: input.key,
+      uploadId: upload?.uploadId,
+      reservation,
+      // The failure may be S3's answer to the completion that never came: it may still complete.
+      lateWriteId: outcomeUnknown(failure) ? writeId : undefined,
+    });
     // S3 works: clean up before answering, so nothing is left once the client has its answer. S3 is
     // what failed: cleaning up now would wait on it again (a timeout per request), so answer within
     // the deadline and let the cleanup run on its own (it never rejects).

@@ -39,6 +39,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function writeReservation(
   context: S3Context,
   key: string,
+  writeId: string,
   condition: { IfNoneMatch: '*' } | { IfMatch: string },
 ): Promise<Reservation> {
   const expiresAt = Date.now() + context.reservationTtlSeconds * 1000;
@@ -50,7 +51,7 @@ async function writeReservation(
       ContentLength: RESERVATION_SIZE,
       ContentType: 'application/octet-stream',
       CacheControl: 'no-store',
-      Metadata: { [metaKeys.reservation]: String(expiresAt) },
+      Metadata: { [metaKeys.reservation]: String(expiresAt), [metaKeys.writeId]: writeId },
       // A bucket policy may demand these on every PutObject.
       ...encryptionParams(context.profile),
       ...(context.profile.acl !== undefined && { ACL: context.profile.acl }),
@@ -64,7 +65,7 @@ async function writeReservation(
  * Sends an If-Match write, first with the quoted ETag (HTTP, AWS), then bare: Ceph RGW 16 compares
  * If-Match against the unquoted ETag and fails a correct quoted one with 412. Atomic either way.
  */
-async function withIfMatch<T>(etag: string, send: (ifMatch: string) => Promise<T>): Promise<T> {
+export async function withIfMatch<T>(etag: string, send: (ifMatch: string) => Promise<T>): Promise<T> {
   const bare = etag.replace(/^"|"$/g, '');
   try {
     return await send(`"${bare}"`);
@@ -74,11 +75,14 @@ async function withIfMatch<T>(etag: string, send: (ifMatch: string) => Promise<T
   }
 }
 
-/** Claims `key` for a create-only multipart upload; rejects with OBJECT_EXISTS when it is taken. */
-export async function reserve(context: S3Context, key: string): Promise<Reservation> {
+/**
+ * Claims `key` for a create-only multipart upload (tagged with the upload's write id); rejects with
+ * OBJECT_EXISTS when it is taken.
+ */
+export async function reserve(context: S3Context, key: string, writeId: string): Promise<Reservation> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeReservation(context, key, { IfNoneMatch: '*' });
+      return await writeReservation(context, key, writeId, { IfNoneMatch: '*' });
     } catch (error) {
       // 409: another conditional write to this key is in flight (AWS); the next try gets 412 or wins.
       if (isConditionalConflict(error) && attempt < 3) {
@@ -97,7 +101,9 @@ export async function reserve(context: S3Context, key: string): Promise<Reservat
     }
     if (!isReservation(current.Metadata) || reservationExpiry(current.Metadata) > Date.now()) throw exists();
     try {
-      return await withIfMatch(current.ETag ?? '', (IfMatch) => writeReservation(context, key, { IfMatch }));
+      return await withIfMatch(current.ETag ?? '', (IfMatch) =>
+        writeReservation(context, key, writeId, { IfMatch }),
+      );
     } catch (error) {
       if (isPreconditionFailed(error) || isConditionalConflict(error)) throw exists(error);
       throw toAppError(error, { operation: 'PutObject', createOnly: true });
