@@ -48,6 +48,11 @@ const s3ConnectionFields = {
     .optional(),
   /** `when_required` for S3-compatible servers that reject the SDK's default CRC32/aws-chunked bodies. */
   checksums: z.enum(['when_supported', 'when_required']).optional(),
+  /**
+   * Whether upload bodies are covered by the SigV4 signature (a SHA-256 of every byte). Default: over
+   * https no (TLS already protects them; AWS's own CLI does the same), over plain http yes.
+   */
+  signPayload: bool.optional(),
   /** TCP connect deadline towards S3 (default 3s): an unreachable S3 fails fast with 503. */
   connectTimeout: optionalDuration,
   /** Deadline for S3 to start answering a request (default 30s): a stalled S3 fails with 504. */

@@ -9,6 +9,7 @@ describe('resolveS3Connection', () => {
       region: 'us-east-1',
       forcePathStyle: false,
       checksums: 'when_supported',
+      signPayload: false,
       connectTimeout: 3,
       requestTimeout: 30,
       maxAttempts: 3,
@@ -20,6 +21,17 @@ describe('resolveS3Connection', () => {
     expect(resolveS3Connection({}, { endpoint: 'http://minio:9000' }).checksums).toBe('when_required');
     expect(resolveS3Connection({ endpoint: 'http://ceph:7480', checksums: 'when_supported' }).checksums).toBe(
       'when_supported',
+    );
+  });
+
+  it('signs upload bodies over plain http only, unless told otherwise', () => {
+    expect(resolveS3Connection({ endpoint: 'http://ceph:7480' }).signPayload).toBe(true);
+    expect(resolveS3Connection({ endpoint: 'https://s3.example.com' }).signPayload).toBe(false);
+    expect(resolveS3Connection({ endpoint: 'https://r2.example.com', signPayload: true }).signPayload).toBe(
+      true,
+    );
+    expect(resolveS3Connection({ endpoint: 'http://ceph:7480' }, { signPayload: false }).signPayload).toBe(
+      false,
     );
   });
 

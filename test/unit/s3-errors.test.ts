@@ -1,3 +1,4 @@
+import { errors } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import { toAppError } from '../../src/storage/drivers/s3/errors.ts';
@@ -58,17 +59,19 @@ describe('toAppError', () => {
     },
   );
 
-  it('maps "socket hang up" and the connect timeout to STORAGE_UNAVAILABLE', () => {
-    expect(toAppError(new Error('socket hang up'), { operation: 'GetObject' }).code).toBe(
-      'STORAGE_UNAVAILABLE',
-    );
-    const connectTimeout = Object.assign(
-      new Error(
-        '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.',
-      ),
-      { name: 'TimeoutError' },
-    );
-    expect(toAppError(connectTimeout, { operation: 'HeadObject' }).code).toBe('STORAGE_UNAVAILABLE');
+  // undici's errors, renamed as @smithy/undici-http-handler renames them before the SDK sees them.
+  it.each([
+    [new errors.ConnectTimeoutError(), 'TimeoutError', 'STORAGE_UNAVAILABLE'],
+    [new errors.SocketError('other side closed'), 'RequestTimeout', 'STORAGE_UNAVAILABLE'],
+    [new errors.ClientClosedError(), undefined, 'STORAGE_UNAVAILABLE'],
+    [new errors.HeadersTimeoutError(), 'TimeoutError', 'STORAGE_TIMEOUT'],
+    [new errors.BodyTimeoutError(), 'TimeoutError', 'STORAGE_TIMEOUT'],
+    [new errors.RequestAbortedError(), 'AbortError', 'CLIENT_CLOSED_REQUEST'],
+  ])('maps undici %s (renamed %s) to %s', (cause, name, code) => {
+    if (name !== undefined) Object.assign(cause, { name });
+    const error = toAppError(cause, { operation: 'UploadPart' });
+    expect(error.code).toBe(code);
+    expect(error.details).toEqual({ s3Code: cause.code, operation: 'UploadPart' });
   });
 
   it('maps request and socket timeouts to STORAGE_TIMEOUT (504)', () => {

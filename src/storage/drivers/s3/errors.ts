@@ -24,8 +24,21 @@ const networkCodes = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EAI_AGAIN',
+  // undici (the S3 client's HTTP handler): S3 closed or reset the connection, or never accepted it.
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
-const timeoutCodes = new Set(['TimeoutError', 'RequestTimeout', 'ETIMEDOUT']);
+const timeoutCodes = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'ETIMEDOUT',
+  // undici: S3 accepted the request but did not answer, or stopped sending, within requestTimeout.
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+/** Our own abort (client gone, deadline, drain) as undici reports it. */
+const abortCodes = new Set(['AbortError', 'UND_ERR_ABORTED']);
 const unavailableCodes = new Set([
   'SlowDown',
   'ServiceUnavailable',
@@ -50,8 +63,9 @@ interface SdkErrorShape {
 export function s3ErrorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const shape = error as SdkErrorShape;
-  // Node errno codes (ECONNREFUSED, ETIMEDOUT…) say more than the generic name 'Error' or 'TimeoutError'.
-  if (typeof shape.code === 'string' && /^E[A-Z_]+$/.test(shape.code)) return shape.code;
+  // Node errno codes (ECONNREFUSED, ETIMEDOUT…) and undici's (UND_ERR_SOCKET…) say more than the names
+  // the SDK's handler gives them ('Error', 'TimeoutError', or 'RequestTimeout' for a reset connection).
+  if (typeof shape.code === 'string' && /^(E|UND_ERR_)[A-Z_]+$/.test(shape.code)) return shape.code;
   if (typeof shape.Code === 'string') return shape.Code;
   if (typeof shape.name === 'string' && shape.name !== 'Error') return shape.name;
   if (typeof shape.code === 'string') return shape.code;
@@ -64,20 +78,16 @@ export function httpStatusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-const isConnectFailure = (error: unknown): boolean =>
-  error instanceof Error &&
-  (/socket hang up/i.test(error.message) || /did not establish a connection/i.test(error.message));
-
 export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   if (isAppError(error)) return error;
   const s3Code = s3ErrorCode(error) ?? 'Unknown';
   const status = httpStatusOf(error);
   const options = { details: { s3Code, operation: context.operation }, cause: error };
 
-  if (s3Code === 'AbortError')
+  if (abortCodes.has(s3Code))
     return new AppError('CLIENT_CLOSED_REQUEST', 'The request was aborted', options);
-  // The smithy connect timeout is a TimeoutError too, but an unreachable S3 is "unavailable", not slow.
-  if (networkCodes.has(s3Code) || isConnectFailure(error)) return unavailable(options);
+  // undici's connect timeout is a TimeoutError too, but an unreachable S3 is "unavailable", not slow.
+  if (networkCodes.has(s3Code)) return unavailable(options);
   if (timeoutCodes.has(s3Code))
     return new AppError('STORAGE_TIMEOUT', 'The storage backend did not answer in time', options);
   const notFound = notFoundCodes.has(s3Code) || (status === 404 && !otherNotFoundCodes.has(s3Code));

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../support/payloads.ts';
+import { useStowage } from '../support/stowage.ts';
+import { useS3Proxy } from '../support/use-s3-proxy.ts';
+
+/**
+ * `signPayload`: what Stowage really sends to S3, read off the wire by a TCP proxy in front of Ceph.
+ * Unsigned storages send `x-amz-content-sha256: UNSIGNED-PAYLOAD` on PutObject and UploadPart (no
+ * second SHA-256 pass over the body); signed ones a SHA-256 per request. Ceph checks the signature
+ * either way, so a 201 and the stored bytes show both are accepted and intact.
+ */
+const MiB = 2 ** 20;
+const proxy = useS3Proxy();
+
+const profile = (bucket: string | undefined, signPayload?: boolean) => ({
+  driver: 's3' as const,
+  bucket: bucket ?? '',
+  partSize: '5MiB',
+  queueSize: 2,
+  // An http endpoint: signed unless the profile says otherwise.
+  s3: { endpoint: proxy.url, ...(signPayload !== undefined && { signPayload }) },
+});
+
+const stowage = useStowage({
+  buckets: ['signed', 'unsigned'],
+  storages: (buckets) => ({
+    signed: profile(buckets.signed),
+    unsigned: profile(buckets.unsigned, false),
+  }),
+});
+
+interface SentRequest {
+  line: string;
+  contentSha256: string | undefined;
+}
+
+/** The heads of the PUT requests that went to S3 while `action` ran. */
+async function sentPuts(action: () => Promise<void>): Promise<SentRequest[]> {
+  const heads: SentRequest[] = [];
+  const stop = proxy.watchUp((data) => {
+    for (const match of data.toString('latin1').matchAll(/^(PUT \S+) HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/gm)) {
+      const header = /^x-amz-content-sha256: *(\S+)/im.exec(match[2] ?? '');
+      heads.push({ line: match[1] ?? '', contentSha256: header?.[1] });
+    }
+  });
+  try {
+    await action();
+  } finally {
+    stop();
+  }
+  return heads;
+}
+
+async function upload(storage: string, key: string, body: Buffer): Promise<void> {
+  const response = await fetch(`${stowage.url}/v1/storages/${storage}/objects/${key}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
+  expect(response.status).toBe(201);
+  expect(((await response.json()) as { checksum: { sha256: string } }).checksum.sha256).toBe(sha256(body));
+  expect(sha256((await stowage.backend(storage).object(key)).body)).toBe(sha256(body));
+}
+
+describe.each([
+  ['signed', /^[0-9a-f]{64}$/],
+  ['unsigned', /^UNSIGNED-PAYLOAD$/],
+])('a %s storage', (storage, expected) => {
+  it('sends a one-request body that way, and S3 stores it', async () => {
+    const sent = await sentPuts(() => upload(storage, 'small.bin', randomBytes(64 * 1024)));
+    const puts = sent.filter((request) => request.line.includes('/small.bin'));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.contentSha256).toMatch(expected);
+  });
+
+  it('sends every part of a multipart body that way, and S3 stores it', async () => {
+    const sent = await sentPuts(() => upload(storage, 'large.bin', randomBytes(12 * MiB)));
+    const parts = sent.filter((request) => /\/large\.bin\?.*partNumber=/.test(request.line));
+    expect(parts).toHaveLength(3);
+    for (const part of parts) expect(part.contentSha256).toMatch(expected);
+  });
+});
