@@ -28,8 +28,10 @@ export interface S3Side {
     forcePathStyle: boolean;
     credentials: { accessKeyId: string; secretAccessKey: string };
   };
-  /** A direct client, configured as Stowage configures its own. */
+  /** A direct client, configured as Stowage configures its own (undici request handler). */
   client: S3Client;
+  /** The same, with the SDK's default request handler (node:http): what an application gets unless it opts in. */
+  defaultHandlerClient: S3Client;
   close(): Promise<void>;
 }
 
@@ -45,13 +47,18 @@ export async function openS3(): Promise<S3Side> {
     credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
   };
   const resolved = resolveS3Connection(connection);
-  const client = new S3Client(s3ClientConfig(resolved, resolved.endpoint));
+  const config = s3ClientConfig(resolved, resolved.endpoint);
+  const client = new S3Client(config);
+  const { requestHandler: _undici, ...withDefaultHandler } = config;
+  const defaultHandlerClient = new S3Client(withDefaultHandler);
   return {
     server,
     connection,
     client,
+    defaultHandlerClient,
     async close() {
       client.destroy();
+      defaultHandlerClient.destroy();
       await server.stop();
     },
   };

@@ -54,6 +54,10 @@ const childEnv = (): Record<string, string> =>
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
 
+/** STOWAGE_BENCH_S3='{"signPayload":false}': connection fields for this tree's child only (not "(before)"). */
+const connectionOverrides = (options: StowageOptions): Record<string, unknown> =>
+  options.root === undefined && process.env.STOWAGE_BENCH_S3 ? JSON.parse(process.env.STOWAGE_BENCH_S3) : {};
+
 const logLevel = (options: StowageOptions) =>
   options.logLevel ?? process.env.STOWAGE_BENCH_LOG_LEVEL ?? 'info';
 
@@ -65,7 +69,7 @@ export function benchConfig(
   const apiKey = `stw_${randomBytes(32).toString('base64url')}`;
   const document = {
     server: { host: '127.0.0.1', logLevel: logLevel(options) },
-    s3: s3.connection,
+    s3: { ...s3.connection, ...connectionOverrides(options) },
     // STOWAGE_BENCH_DEFAULT_LIMITS=1 keeps the shipped admission limits, to measure what they cost.
     ...(!process.env.STOWAGE_BENCH_DEFAULT_LIMITS && {
       limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 },

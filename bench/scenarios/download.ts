@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GiB, MiB } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
 import { getObject, openPool, putObject, STORAGE } from '../lib/http.ts';
@@ -13,6 +13,13 @@ import { type TransferPath, throughputTable, transferRounds } from '../lib/throu
  */
 
 const DIRECT = 'direct GetObject';
+
+async function directGet(client: S3Client, bucket: string, key: string): Promise<number> {
+  const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  let bytes = 0;
+  for await (const chunk of output.Body as Readable) bytes += (chunk as Buffer).length;
+  return bytes;
+}
 
 export async function downloadScenario(context: BenchContext): Promise<Table[]> {
   const size = context.options.quick ? 128 * MiB : GiB;
@@ -34,15 +41,11 @@ export async function downloadScenario(context: BenchContext): Promise<Table[]> 
             },
           ]
         : []),
+      { name: DIRECT, pid: undefined, run: () => directGet(client, bucket, key) },
       {
-        name: DIRECT,
+        name: `${DIRECT}, SDK's default HTTP handler`,
         pid: undefined,
-        run: async () => {
-          const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          let bytes = 0;
-          for await (const chunk of output.Body as Readable) bytes += (chunk as Buffer).length;
-          return bytes;
-        },
+        run: () => directGet(context.s3.defaultHandlerClient, bucket, key),
       },
     ];
     const samples = await transferRounds({

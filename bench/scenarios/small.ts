@@ -37,17 +37,19 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
   return withStowage(context, 'small', {}, async (stowage, bucket, before) => {
     const pool = openPool(stowage, CONCURRENCY);
     const beforePool = before && openPool(before, CONCURRENCY);
-    const putDirect = (conditional: boolean) => (key: string) =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentLength: SIZE,
-          ContentType: 'application/octet-stream',
-          ...(conditional && { IfNoneMatch: '*' }),
-        }),
-      );
+    const putDirect =
+      (conditional: boolean, via = client) =>
+      (key: string) =>
+        via.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: SIZE,
+            ContentType: 'application/octet-stream',
+            ...(conditional && { IfNoneMatch: '*' }),
+          }),
+        );
     const paths: Path[] = [
       { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
       { name: 'POST (multipart) via Stowage', pid: stowage.pid, run: () => postObject(pool, stowage, SIZE) },
@@ -62,6 +64,11 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
         : []),
       { name: DIRECT, pid: undefined, run: putDirect(false) },
       { name: 'direct PutObject, If-None-Match: *', pid: undefined, run: putDirect(true) },
+      {
+        name: `${DIRECT}, SDK's default HTTP handler`,
+        pid: undefined,
+        run: putDirect(false, context.s3.defaultHandlerClient),
+      },
     ];
     const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
     for (let round = 0; round < context.options.rounds; round++) {

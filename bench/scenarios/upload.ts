@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { GiB, generatedBody, MiB } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
@@ -16,6 +18,16 @@ import { type TransferPath, throughputTable, transferRounds } from '../lib/throu
 const PART_SIZE = 8 * MiB;
 const QUEUE_SIZE = 4;
 const DIRECT = 'direct lib-storage Upload';
+const directUpload = (client: S3Client, bucket: string, size: number) => async (round: number) => {
+  const key = `upload/${round}-direct-${randomUUID()}`;
+  await new Upload({
+    client,
+    params: { Bucket: bucket, Key: key, Body: generatedBody(size) },
+    partSize: PART_SIZE,
+    queueSize: QUEUE_SIZE,
+  }).done();
+  return key;
+};
 
 export async function uploadScenario(context: BenchContext): Promise<Table[]> {
   const size = context.options.quick ? 128 * MiB : GiB;
@@ -44,20 +56,11 @@ export async function uploadScenario(context: BenchContext): Promise<Table[]> {
             },
           ]
         : []),
+      { name: DIRECT, pid: undefined, run: directUpload(client, bucket, size) },
       {
-        name: DIRECT,
+        name: `${DIRECT}, SDK's default HTTP handler`,
         pid: undefined,
-        run: async (round) => {
-          const key = `upload/${round}-direct`;
-          const Body = generatedBody(size);
-          await new Upload({
-            client,
-            params: { Bucket: bucket, Key: key, Body },
-            partSize: PART_SIZE,
-            queueSize: QUEUE_SIZE,
-          }).done();
-          return key;
-        },
+        run: directUpload(context.s3.defaultHandlerClient, bucket, size),
       },
     ];
     const samples = await transferRounds({
