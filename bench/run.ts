@@ -5,6 +5,7 @@
  *   node bench/run.ts upload small      # some of them
  *   node bench/run.ts --quick           # small sizes and short runs: checks the harness, not Stowage
  *   node bench/run.ts --rounds 5        # A/B rounds per measurement (default 3)
+ *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
  *
  * Scenarios: upload, memory, small, download, presign (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
@@ -14,6 +15,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { BenchContext, BenchOptions } from './lib/context.ts';
 import { describeEnvironment, loadAverage } from './lib/environment.ts';
+import { pinSharedProcesses } from './lib/pinning.ts';
+import { s3ServerPids } from './lib/proc.ts';
 import { renderTable, type Table } from './lib/report.ts';
 import { openS3 } from './lib/s3.ts';
 import { downloadScenario } from './scenarios/download.ts';
@@ -32,10 +35,11 @@ const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {
   const names: string[] = [];
-  const options: BenchOptions = { rounds: 3, quick: false };
+  const options: BenchOptions = { rounds: 3, quick: false, pinned: false };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg === '--quick') options.quick = true;
+    else if (arg === '--pinned') options.pinned = true;
     else if (arg === '--rounds') options.rounds = Math.max(1, Number(argv[++index]));
     else if (arg in scenarios) names.push(arg);
     else throw new Error(`unknown argument "${arg}"; scenarios: ${Object.keys(scenarios).join(', ')}`);
@@ -48,8 +52,10 @@ async function main() {
   const s3 = await openS3();
   const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const started = new Date();
+  const unpin = options.pinned ? pinSharedProcesses(s3ServerPids()) : () => {};
   const sections = [
-    `## Run of ${started.toISOString()}: ${names.join(', ')}${options.quick ? ' (quick)' : ''}`,
+    `## Run of ${started.toISOString()}: ${names.join(', ')}${options.quick ? ' (quick)' : ''}` +
+      (options.pinned ? ' (pinned: Stowage on CPU 1; S3 server and bench process on CPU 0)' : ''),
     '',
     ...describeEnvironment(s3),
     '',
@@ -65,6 +71,7 @@ async function main() {
     }
   } finally {
     sections.push(`Load average at the end: ${loadAverage()}.`);
+    unpin();
     await s3.close();
   }
   const dir = new URL('./results/', import.meta.url);

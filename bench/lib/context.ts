@@ -1,3 +1,4 @@
+import { STOWAGE_CPU } from './pinning.ts';
 import { collectGarbage, createBucket, removeBucket, type S3Side } from './s3.ts';
 import { type Stowage, type StowageOptions, startStowage } from './stowage.ts';
 
@@ -8,6 +9,8 @@ export interface BenchOptions {
   rounds: number;
   /** Shorter runs and smaller sizes, to check the harness itself. */
   quick: boolean;
+  /** Stowage on a CPU of its own (pinning.ts). */
+  pinned: boolean;
 }
 
 export interface BenchContext {
@@ -38,9 +41,11 @@ export async function withStowage<T>(
   const bucket = await createBucket(client, label);
   let stowage: Stowage | undefined;
   let before: Stowage | undefined;
+  const cpus = context.options.pinned ? { cpus: STOWAGE_CPU } : {};
   try {
-    stowage = await startStowage(context.s3, { ...options, bucket });
-    if (beforeRoot) before = await startStowage(context.s3, { ...options, bucket, root: beforeRoot });
+    stowage = await startStowage(context.s3, { ...options, ...cpus, bucket });
+    if (beforeRoot)
+      before = await startStowage(context.s3, { ...options, ...cpus, bucket, root: beforeRoot });
     return await body(stowage, bucket, before);
   } finally {
     await stowage?.stop();
