@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
-import { httpStatusOf, s3ErrorCode } from '../storage/drivers/s3/errors.ts';
+import { httpStatusOf, isUnreachable, s3ErrorCode, toAppError } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
 import { newReport, type StepName, type StorageReport } from './check-report.ts';
 import { bucketArn, missingPermission, type Operation, type S3Storage } from './permissions.ts';
@@ -32,14 +32,8 @@ const credentialCodes = new Set([
   'TokenRefreshRequired',
   'CredentialsProviderError',
 ]);
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'TimeoutError',
-]);
+/** Aborts here are the check's own deadline (timeoutMs): S3 did not answer in time. */
+const deadlineCodes = new Set(['AbortError', 'UND_ERR_ABORTED', 'TimeoutError']);
 
 type Failure = { kind: 'credentials' | 'denied' | 'no-bucket' | 'unreachable' | 'other'; code: string };
 
@@ -47,7 +41,11 @@ function classify(error: unknown): Failure {
   const code = s3ErrorCode(error) ?? 'Unknown';
   const status = httpStatusOf(error);
   if (credentialCodes.has(code)) return { kind: 'credentials', code };
-  if (unreachableCodes.has(code) || error instanceof AggregateError) return { kind: 'unreachable', code };
+  const unreachable =
+    deadlineCodes.has(code) ||
+    isUnreachable(toAppError(error, { operation: 'Check' })) ||
+    error instanceof AggregateError;
+  if (unreachable) return { kind: 'unreachable', code };
   if (code === 'NoSuchBucket') return { kind: 'no-bucket', code };
   if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403)
     return { kind: 'denied', code: code === 'Unknown' ? '403' : code };
