@@ -268,3 +268,18 @@ describe('S3 that creates a multipart upload but whose answer is lost', () => {
     await expectFullRecovery('lost-answer');
   });
 });
+
+describe('S3 that completes a multipart upload but whose HeadObject answer is lost', () => {
+  // Ceph leaves the ETag out of CompleteMultipartUpload, so Stowage asks HeadObject for it. When that
+  // answer is lost the upload is stored but answered 503: the object must not outlive the answer.
+  it('answers 503 and retracts the stored object once S3 answers again', async () => {
+    const key = 'headless/stored.bin';
+    await proxy.setMode({ loseAnswerTo: /^HEAD \S*headless\/stored\.bin/m });
+    const expected = { status: 503, code: 'STORAGE_UNAVAILABLE' };
+    await expectFailure(() => put(key, Buffer.alloc(12 * MiB, 7)), expected, DEADLINE_MS + SLACK_MS);
+    await proxy.setMode('pass');
+    expect(await eventuallyNothingUnder('headless/')).toEqual({ keys: [], leftovers: [] });
+    expect((await put(key, Buffer.alloc(12 * MiB, 7))).status).toBe(201);
+    expect((await fetch(`${objects()}/${key}`, { method: 'DELETE' })).status).toBe(204);
+  });
+});

@@ -87,7 +87,7 @@ async function putBuffered(
       if (writeId !== undefined && outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
       throw failure;
     }
-    return { key, size: data.length, etag: await etagOf(context, key, etag) };
+    return { key, size: data.length, etag: await etagOf(context, key, etag, writeId) };
   }
 }
 
@@ -161,16 +161,26 @@ async function putMultipart(
     if (!isUnreachable(failure)) await cleanup;
     throw failure;
   }
-  return { key: input.key, size, etag: await etagOf(context, input.key, etag) };
+  return { key: input.key, size, etag: await etagOf(context, input.key, etag, writeId) };
 }
 
-/** Ceph RGW returns an empty ETag from CompleteMultipartUpload; HeadObject has the real one. */
-async function etagOf(context: S3Context, key: string, etag: string | undefined): Promise<string> {
+/**
+ * Ceph RGW returns an empty ETag from CompleteMultipartUpload; HeadObject has the real one. If that
+ * fails the upload is answered as failed, so a create-only object is retracted like a late write: an
+ * error answer never leaves an object behind that the client does not know about.
+ */
+async function etagOf(
+  context: S3Context,
+  key: string,
+  etag: string | undefined,
+  writeId: string | undefined,
+): Promise<string> {
   if (etag) return quoteEtag(etag);
   try {
     const output = await context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: key }));
     return quoteEtag(output.ETag ?? '');
   } catch (error) {
+    if (writeId !== undefined) void retractLateWrite(context, key, writeId);
     throw toAppError(error, { operation: 'HeadObject' });
   }
 }
