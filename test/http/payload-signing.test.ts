@@ -35,19 +35,25 @@ interface SentRequest {
   contentSha256: string | undefined;
 }
 
-/** The heads of the PUT requests that went to S3 while `action` ran. */
+/** The heads of the PUT requests that went to S3 while `action` ran, read off each connection whole. */
 async function sentPuts(action: () => Promise<void>): Promise<SentRequest[]> {
-  const heads: SentRequest[] = [];
-  const stop = proxy.watchUp((data) => {
-    for (const match of data.toString('latin1').matchAll(/^(PUT \S+) HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/gm)) {
-      const header = /^x-amz-content-sha256: *(\S+)/im.exec(match[2] ?? '');
-      heads.push({ line: match[1] ?? '', contentSha256: header?.[1] });
-    }
+  const sent = new Map<number, string[]>();
+  const stop = proxy.watchUp((data, connection) => {
+    const chunks = sent.get(connection) ?? [];
+    chunks.push(data.toString('latin1'));
+    sent.set(connection, chunks);
   });
   try {
     await action();
   } finally {
     stop();
+  }
+  const heads: SentRequest[] = [];
+  for (const chunks of sent.values()) {
+    for (const match of chunks.join('').matchAll(/^(PUT \S+) HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/gm)) {
+      const header = /^x-amz-content-sha256: *(\S+)/im.exec(match[2] ?? '');
+      heads.push({ line: match[1] ?? '', contentSha256: header?.[1] });
+    }
   }
   return heads;
 }

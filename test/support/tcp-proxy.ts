@@ -30,12 +30,17 @@ export interface TcpProxy {
   setMode(mode: ProxyMode): Promise<void>;
   /** Connections accepted so far. */
   readonly accepted: number;
-  /** Calls `watcher` with every chunk forwarded client → server, until the returned function is called. */
-  watchUp(watcher: (data: Buffer) => void): () => void;
+  /**
+   * Calls `watcher` with every chunk forwarded client → server and the number of its connection (to
+   * reassemble what a connection sent), until the returned function is called.
+   */
+  watchUp(watcher: (data: Buffer, connection: number) => void): () => void;
   close(): Promise<void>;
 }
 
 interface Connection {
+  /** 1, 2, … in order of acceptance. */
+  number: number;
   client: Socket;
   server: Socket | undefined;
   /** Bytes forwarded per direction since the mode last changed. */
@@ -51,7 +56,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let mode: ProxyMode = 'pass';
   let accepted = 0;
   const connections = new Set<Connection>();
-  const upWatchers = new Set<(data: Buffer) => void>();
+  const upWatchers = new Set<(data: Buffer, connection: number) => void>();
 
   const kill = (connection: Connection) => {
     connections.delete(connection);
@@ -80,7 +85,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         }
       }
       connection.sent[direction] += data.length;
-      if (direction === 'up') for (const watcher of upWatchers) watcher(data);
+      if (direction === 'up') for (const watcher of upWatchers) watcher(data, connection.number);
       if (!to.write(data) && !from.isPaused()) {
         from.pause();
         to.once('drain', () => from.resume());
@@ -105,6 +110,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const listener: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     accepted++;
     const connection: Connection = {
+      number: accepted,
       client,
       server: undefined,
       sent: { up: 0, down: 0 },
