@@ -50,7 +50,8 @@ async function sentPuts(action: () => Promise<void>): Promise<SentRequest[]> {
   }
   const heads: SentRequest[] = [];
   for (const chunks of sent.values()) {
-    for (const match of chunks.join('').matchAll(/^(PUT \S+) HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/gm)) {
+    // Not anchored to a line start: a request head follows the previous request's body directly.
+    for (const match of chunks.join('').matchAll(/(PUT \S+) HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/g)) {
       const header = /^x-amz-content-sha256: *(\S+)/im.exec(match[2] ?? '');
       heads.push({ line: match[1] ?? '', contentSha256: header?.[1] });
     }
