@@ -6,7 +6,7 @@ import {
   ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Context } from './context.ts';
-import { isNotFound, isUnreachable } from './errors.ts';
+import { httpStatusOf, isNotFound, isUnreachable } from './errors.ts';
 import { metaKeys } from './metadata.ts';
 import { withIfMatch } from './reservation.ts';
 
@@ -28,8 +28,13 @@ import { withIfMatch } from './reservation.ts';
 // randomUUID draws from a cached entropy pool: no syscall per upload, unlike randomBytes.
 export const newWriteId = (): string => randomUUID();
 
-/** The failure leaves the write's outcome unknown: S3 was unreachable or did not answer in time. */
-export const outcomeUnknown = (failure: unknown): boolean => isUnreachable(failure);
+/**
+ * The failure leaves the write's outcome unknown: S3 could not be reached, did not answer in time, or
+ * failed internally (500). Not when S3 answered 503 (SlowDown, ServiceUnavailable): that request was
+ * not carried out, and looking for it would only add requests to an S3 that asks for fewer.
+ */
+export const outcomeUnknown = (failure: unknown): boolean =>
+  isUnreachable(failure) && !(failure instanceof Error && httpStatusOf(failure.cause) === 503);
 
 /** Deletes the object at `key` if it is our write's (resolves when there is nothing of ours there). */
 export async function retract(context: S3Context, key: string, writeId: string): Promise<void> {
