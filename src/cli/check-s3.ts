@@ -35,15 +35,21 @@ const credentialCodes = new Set([
 /** Aborts here are the check's own deadline (timeoutMs): S3 did not answer in time. */
 const deadlineCodes = new Set(['AbortError', 'UND_ERR_ABORTED', 'TimeoutError']);
 
-type Failure = { kind: 'credentials' | 'denied' | 'no-bucket' | 'unreachable' | 'other'; code: string };
+export type Failure = {
+  kind: 'credentials' | 'denied' | 'no-bucket' | 'unreachable' | 'other';
+  code: string;
+};
 
-function classify(error: unknown): Failure {
+/** Exported for tests. */
+export function classify(error: unknown): Failure {
   const code = s3ErrorCode(error) ?? 'Unknown';
   const status = httpStatusOf(error);
   if (credentialCodes.has(code)) return { kind: 'credentials', code };
+  // What the driver calls unreachable, but only without an HTTP answer: S3 answering 500 or 503 was
+  // reached, and its code says more than "cannot reach".
   const unreachable =
     deadlineCodes.has(code) ||
-    isUnreachable(toAppError(error, { operation: 'Check' })) ||
+    (status === undefined && isUnreachable(toAppError(error, { operation: 'Check' }))) ||
     error instanceof AggregateError;
   if (unreachable) return { kind: 'unreachable', code };
   if (code === 'NoSuchBucket') return { kind: 'no-bucket', code };
