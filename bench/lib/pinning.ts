@@ -13,6 +13,11 @@ const SHARED_CPU = '0';
 const setAffinity = (pid: number, cpus: string) =>
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 
+/** Pins a process doing Stowage's job (Stowage, or a reference proxy) to Stowage's CPU. */
+export function pinToStowageCpu(pid: number): void {
+  setAffinity(pid, STOWAGE_CPU);
+}
+
 /** Pins this process and `s3Pids` to the shared CPU; returns a function that unpins them. */
 export function pinSharedProcesses(s3Pids: number[]): () => void {
   const pids = [process.pid, ...s3Pids];

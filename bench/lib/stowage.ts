@@ -37,7 +37,8 @@ export interface Stowage {
 /** The Stowage tree to run: this one, or another checkout (STOWAGE_BENCH_ROOT) to compare versions. */
 export const stowageRoot = process.env.STOWAGE_BENCH_ROOT || new URL('../../', import.meta.url).pathname;
 
-const freePort = () =>
+/** A port nothing listens on now (the kernel's choice). */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };

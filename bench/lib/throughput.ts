@@ -39,7 +39,7 @@ export function throughputTable(input: {
       'MiB/s',
       'ratio to direct',
       'rounds (MiB/s)',
-      'CPU s/GiB: Stowage',
+      'CPU s/GiB: Stowage or relay',
       'bench process',
       'S3 server',
       'all',

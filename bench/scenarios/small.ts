@@ -4,6 +4,7 @@ import { type BenchContext, withStowage } from '../lib/context.ts';
 import { openPool, postObject, putObject } from '../lib/http.ts';
 import { closedLoop, type LoadResult, median } from '../lib/load.ts';
 import { type CpuUse, s3ServerPids, startCpuCount } from '../lib/proc.ts';
+import { withRelays } from '../lib/relays.ts';
 import { fixed, ratio, type Table } from '../lib/report.ts';
 
 /**
@@ -34,138 +35,149 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
   const body = smallBody(SIZE);
   const { client } = context.s3;
   const s3Pids = s3ServerPids();
-  return withStowage(context, 'small', {}, async (stowage, bucket, before) => {
-    const pool = openPool(stowage, CONCURRENCY);
-    const beforePool = before && openPool(before, CONCURRENCY);
-    const putDirect =
-      (conditional: boolean, via = client) =>
-      (key: string) =>
-        via.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentLength: SIZE,
-            ContentType: 'application/octet-stream',
-            ...(conditional && { IfNoneMatch: '*' }),
-          }),
-        );
-    const paths: Path[] = [
-      { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
-      { name: 'POST (multipart) via Stowage', pid: stowage.pid, run: () => postObject(pool, stowage, SIZE) },
-      ...(before && beforePool
-        ? [
-            {
-              name: 'PUT via Stowage (before)',
-              pid: before.pid,
-              run: (key: string) => putObject(beforePool, before, key, body),
+  return withStowage(context, 'small', {}, (stowage, bucket, before) =>
+    withRelays(context, async (relays) => {
+      const pool = openPool(stowage, CONCURRENCY);
+      const beforePool = before && openPool(before, CONCURRENCY);
+      const putDirect =
+        (conditional: boolean, via = client) =>
+        (key: string) =>
+          via.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: body,
+              ContentLength: SIZE,
+              ContentType: 'application/octet-stream',
+              ...(conditional && { IfNoneMatch: '*' }),
+            }),
+          );
+      const paths: Path[] = [
+        { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
+        {
+          name: 'POST (multipart) via Stowage',
+          pid: stowage.pid,
+          run: () => postObject(pool, stowage, SIZE),
+        },
+        ...(before && beforePool
+          ? [
+              {
+                name: 'PUT via Stowage (before)',
+                pid: before.pid,
+                run: (key: string) => putObject(beforePool, before, key, body),
+              },
+            ]
+          : []),
+        ...relays.map((relay) => ({
+          name: `PutObject via ${relay.name}`,
+          pid: relay.pid,
+          run: putDirect(false, relay.client),
+        })),
+        { name: DIRECT, pid: undefined, run: putDirect(false) },
+        { name: 'direct PutObject, If-None-Match: *', pid: undefined, run: putDirect(true) },
+        {
+          name: `${DIRECT}, SDK's default HTTP handler`,
+          pid: undefined,
+          run: putDirect(false, context.s3.defaultHandlerClient),
+        },
+      ];
+      const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
+      for (let round = 0; round < context.options.rounds; round++) {
+        const order = paths.map((_, index) => paths[(index + round) % paths.length]!);
+        for (const path of order) {
+          const prefix = `small/${round}-${paths.indexOf(path)}`;
+          let cpuCount: (() => CpuUse) | undefined;
+          let cpu: CpuUse = { stowage: 0, client: 0, s3: 0 };
+          const result = await closedLoop({
+            concurrency: CONCURRENCY,
+            seconds,
+            warmupSeconds: 2,
+            onWindow: (edge) => {
+              if (edge === 'start') cpuCount = startCpuCount(path.pid ?? stowage.pid, s3Pids);
+              else if (cpuCount) cpu = cpuCount();
             },
-          ]
-        : []),
-      { name: DIRECT, pid: undefined, run: putDirect(false) },
-      { name: 'direct PutObject, If-None-Match: *', pid: undefined, run: putDirect(true) },
-      {
-        name: `${DIRECT}, SDK's default HTTP handler`,
-        pid: undefined,
-        run: putDirect(false, context.s3.defaultHandlerClient),
-      },
-    ];
-    const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
-    for (let round = 0; round < context.options.rounds; round++) {
-      const order = paths.map((_, index) => paths[(index + round) % paths.length]!);
-      for (const path of order) {
-        const prefix = `small/${round}-${paths.indexOf(path)}`;
-        let cpuCount: (() => CpuUse) | undefined;
-        let cpu: CpuUse = { stowage: 0, client: 0, s3: 0 };
-        const result = await closedLoop({
-          concurrency: CONCURRENCY,
-          seconds,
-          warmupSeconds: 2,
-          onWindow: (edge) => {
-            if (edge === 'start') cpuCount = startCpuCount(path.pid ?? stowage.pid, s3Pids);
-            else if (cpuCount) cpu = cpuCount();
-          },
-          task: async (n) => {
-            await path.run(`${prefix}/${n}`);
-          },
-        });
-        const perUpload = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
-        const sample = {
-          ...result,
-          cpu: {
-            stowage: path.pid === undefined ? 0 : perUpload(cpu.stowage),
-            client: perUpload(cpu.client),
-            s3: perUpload(cpu.s3),
-          },
-        };
-        samples.get(path.name)!.push(sample);
-        context.log(
-          `small round ${round + 1} ${path.name}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
-            `p99 ${fixed(result.p99, 1)} ms, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`,
-        );
+            task: async (n) => {
+              await path.run(`${prefix}/${n}`);
+            },
+          });
+          const perUpload = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
+          const sample = {
+            ...result,
+            cpu: {
+              stowage: path.pid === undefined ? 0 : perUpload(cpu.stowage),
+              client: perUpload(cpu.client),
+              s3: perUpload(cpu.s3),
+            },
+          };
+          samples.get(path.name)!.push(sample);
+          context.log(
+            `small round ${round + 1} ${path.name}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
+              `p99 ${fixed(result.p99, 1)} ms, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`,
+          );
+        }
       }
-    }
-    await pool.close();
-    await beforePool?.close();
-    const summary = (name: string) => {
-      const list = samples.get(name)!;
-      return {
-        list,
-        rate: median(list.map((s) => s.perSecond)),
-        p50: median(list.map((s) => s.p50)),
-        p99: median(list.map((s) => s.p99)),
-        errors: list.reduce((sum, s) => sum + s.errors, 0),
-        cpu: (side: keyof CpuUse) => median(list.map((s) => s.cpu[side])),
+      await pool.close();
+      await beforePool?.close();
+      const summary = (name: string) => {
+        const list = samples.get(name)!;
+        return {
+          list,
+          rate: median(list.map((s) => s.perSecond)),
+          p50: median(list.map((s) => s.p50)),
+          p99: median(list.map((s) => s.p99)),
+          errors: list.reduce((sum, s) => sum + s.errors, 0),
+          cpu: (side: keyof CpuUse) => median(list.map((s) => s.cpu[side])),
+        };
       };
-    };
-    const direct = summary(DIRECT);
-    const directCpu = direct.cpu('client') + direct.cpu('s3');
-    return [
-      {
-        title: `${SIZE / KiB} KiB uploads, ${CONCURRENCY} connections (median of ${context.options.rounds} rounds of ${seconds} s)`,
-        header: [
-          'path',
-          'uploads/s',
-          'ratio to direct',
-          'rounds (uploads/s)',
-          'p50 ms',
-          'p99 ms',
-          'added p50 / p99 ms',
-          'CPU ms/upload: Stowage',
-          'bench process',
-          'S3 server',
-          'all',
-          'ratio at equal CPU',
-          'errors',
-        ],
-        rows: paths.map(({ name }) => {
-          const s = summary(name);
-          const all = s.cpu('stowage') + s.cpu('client') + s.cpu('s3');
-          return [
-            name,
-            fixed(s.rate),
-            ratio(s.rate, direct.rate),
-            s.list.map((x) => fixed(x.perSecond)).join(', '),
-            fixed(s.p50, 1),
-            fixed(s.p99, 1),
-            name === DIRECT ? '—' : `${fixed(s.p50 - direct.p50, 1)} / ${fixed(s.p99 - direct.p99, 1)}`,
-            name.startsWith('direct') ? '—' : fixed(s.cpu('stowage'), 2),
-            fixed(s.cpu('client'), 2),
-            fixed(s.cpu('s3'), 2),
-            fixed(all, 2),
-            ratio(directCpu, all),
-            s.errors,
-          ];
-        }),
-        notes: [
-          'Latency is per upload as the load generator sees it (closed loop: with 64 uploads always in ' +
-            'flight, it grows with whatever is slowest). Stowage writes create-only (PutObject with ' +
-            'If-None-Match: *); the ratio and added latency are against the plain PutObject, and the last row ' +
-            'shows what the same condition costs the S3 server on the direct path. CPU: milliseconds per upload ' +
-            '(medians) of the Stowage process, the bench process and the S3 server (radosgw + ceph-osd); "ratio ' +
-            'at equal CPU" as in the throughput tables.',
-        ],
-      },
-    ];
-  });
+      const direct = summary(DIRECT);
+      const directCpu = direct.cpu('client') + direct.cpu('s3');
+      return [
+        {
+          title: `${SIZE / KiB} KiB uploads, ${CONCURRENCY} connections (median of ${context.options.rounds} rounds of ${seconds} s)`,
+          header: [
+            'path',
+            'uploads/s',
+            'ratio to direct',
+            'rounds (uploads/s)',
+            'p50 ms',
+            'p99 ms',
+            'added p50 / p99 ms',
+            'CPU ms/upload: Stowage or relay',
+            'bench process',
+            'S3 server',
+            'all',
+            'ratio at equal CPU',
+            'errors',
+          ],
+          rows: paths.map(({ name }) => {
+            const s = summary(name);
+            const all = s.cpu('stowage') + s.cpu('client') + s.cpu('s3');
+            return [
+              name,
+              fixed(s.rate),
+              ratio(s.rate, direct.rate),
+              s.list.map((x) => fixed(x.perSecond)).join(', '),
+              fixed(s.p50, 1),
+              fixed(s.p99, 1),
+              name === DIRECT ? '—' : `${fixed(s.p50 - direct.p50, 1)} / ${fixed(s.p99 - direct.p99, 1)}`,
+              name.startsWith('direct') ? '—' : fixed(s.cpu('stowage'), 2),
+              fixed(s.cpu('client'), 2),
+              fixed(s.cpu('s3'), 2),
+              fixed(all, 2),
+              ratio(directCpu, all),
+              s.errors,
+            ];
+          }),
+          notes: [
+            'Latency is per upload as the load generator sees it (closed loop: with 64 uploads always in ' +
+              'flight, it grows with whatever is slowest). Stowage writes create-only (PutObject with ' +
+              'If-None-Match: *); the ratio and added latency are against the plain PutObject, and the last row ' +
+              'shows what the same condition costs the S3 server on the direct path. CPU: milliseconds per upload ' +
+              '(medians) of the Stowage process, the bench process and the S3 server (radosgw + ceph-osd); "ratio ' +
+              'at equal CPU" as in the throughput tables.',
+          ],
+        },
+      ];
+    }),
+  );
 }
