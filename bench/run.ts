@@ -7,7 +7,7 @@
  *   node bench/run.ts --rounds 5        # A/B rounds per measurement (default 3)
  *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
  *
- * Scenarios: upload, memory, small, download, presign (bench/scenarios/). Each starts its own Stowage
+ * Scenarios: upload, memory, small, download, presign, overhead (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
  * to bench/results/<time>.md; progress goes to stderr. STOWAGE_BENCH_NODE_ARGS passes flags to the
  * Stowage child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -21,6 +21,7 @@ import { renderTable, type Table } from './lib/report.ts';
 import { openS3 } from './lib/s3.ts';
 import { downloadScenario } from './scenarios/download.ts';
 import { memoryScenario } from './scenarios/memory.ts';
+import { overheadScenario } from './scenarios/overhead.ts';
 import { presignScenario } from './scenarios/presign.ts';
 import { smallScenario } from './scenarios/small.ts';
 import { uploadScenario } from './scenarios/upload.ts';
@@ -31,6 +32,7 @@ const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
   small: smallScenario,
   download: downloadScenario,
   presign: presignScenario,
+  overhead: overheadScenario,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {

@@ -32,7 +32,7 @@ const clientThrough = (s3: S3Side, endpoint: string) => {
   return new S3Client(s3ClientConfig(resolved, endpoint));
 };
 
-const stopChild = (child: ChildProcess) =>
+export const stopChild = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -50,17 +50,24 @@ const relayOf = (name: string, child: ChildProcess, client: S3Client, cleanUp = 
   },
 });
 
-async function tcpRelay(s3: S3Side): Promise<Relay> {
-  const target = new URL(s3.connection.endpoint);
-  const child = spawn(
-    process.execPath,
-    [new URL('../relay/tcp-relay.ts', import.meta.url).pathname, target.hostname, target.port || '80'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+/** Starts one of bench/relay/*.ts as a child process; resolves once it printed the port it listens on. */
+export async function startNodeChild(
+  script: string,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [new URL(`../relay/${script}`, import.meta.url).pathname, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (data: Buffer) => resolve(Number(String(data).trim())));
-    child.once('exit', (code) => reject(new Error(`tcp relay exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
   });
+  return { child, port };
+}
+
+async function tcpRelay(s3: S3Side): Promise<Relay> {
+  const target = new URL(s3.connection.endpoint);
+  const { child, port } = await startNodeChild('tcp-relay.ts', [target.hostname, target.port || '80']);
   return relayOf('TCP relay (Node net)', child, clientThrough(s3, `http://127.0.0.1:${port}`));
 }
 
