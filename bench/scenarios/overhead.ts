@@ -62,26 +62,38 @@ export async function overheadScenario(context: BenchContext): Promise<Table[]> 
   }
 }
 
-/** Runs `path` the scenario's rounds; medians of CPU per unit and of the rate. */
-async function measure(
-  context: BenchContext,
-  name: string,
-  proxyPid: number | undefined,
-  once: () => Promise<Sample>,
-): Promise<Row> {
-  const samples: Sample[] = [];
+interface MeasuredPath {
+  name: string;
+  /** The proxy (Stowage or relay); undefined on the direct path. */
+  pid: number | undefined;
+  once(): Promise<Sample>;
+}
+
+/**
+ * Runs every path once per round, rotating the order each round (as transferRounds does) so that no
+ * path always runs first or after the same one; medians of CPU per unit and of the rate.
+ */
+async function measure(context: BenchContext, paths: MeasuredPath[]): Promise<Row[]> {
+  const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
   for (let round = 0; round < context.options.rounds; round++) {
-    const sample = await once();
-    samples.push(sample);
-    context.log(`overhead ${name} round ${round + 1}: ${fixed(sample.units / sample.seconds, 2)} per second`);
+    for (const path of paths.map((_, index) => paths[(index + round) % paths.length] as MeasuredPath)) {
+      const sample = await path.once();
+      samples.get(path.name)?.push(sample);
+      context.log(
+        `overhead ${path.name} round ${round + 1}: ${fixed(sample.units / sample.seconds, 2)} per second`,
+      );
+    }
   }
-  const per = (pick: (s: Sample) => number) => median(samples.map((s) => pick(s) / s.units));
-  return {
-    name,
-    ...(proxyPid !== undefined && { proxy: per((s) => s.proxyCpu) }),
-    client: per((s) => s.clientCpu),
-    rate: median(samples.map((s) => s.units / s.seconds)),
-  };
+  return paths.map(({ name, pid }) => {
+    const list = samples.get(name) ?? [];
+    const per = (pick: (s: Sample) => number) => median(list.map((s) => pick(s) / s.units));
+    return {
+      name,
+      ...(pid !== undefined && { proxy: per((s) => s.proxyCpu) }),
+      client: per((s) => s.clientCpu),
+      rate: median(list.map((s) => s.units / s.seconds)),
+    };
+  });
 }
 
 /** CPU seconds of `pid` (when given) and of this process while `body` runs. */
@@ -124,10 +136,11 @@ async function smallUploads(
     })),
     { name: 'direct PutObject (the SDK call alone)', pid: undefined, run: putVia(client) },
   ];
-  const rows: Row[] = [];
-  for (const path of paths) {
-    rows.push(
-      await measure(context, path.name, path.pid, async () => {
+  const rows = await measure(
+    context,
+    paths.map((path) => ({
+      ...path,
+      async once() {
         let window: ReturnType<typeof startWindow> | undefined;
         let used = { proxyCpu: 0, clientCpu: 0 };
         const result = await closedLoop({
@@ -143,9 +156,9 @@ async function smallUploads(
         if (result.errors > 0)
           throw new Error(`${path.name}: ${result.errors} errors (${result.firstError})`);
         return { units: result.requests, seconds, ...used };
-      }),
-    );
-  }
+      },
+    })),
+  );
   await pool.close();
   return table(
     `${SMALL / KiB} KiB uploads at ${CONCURRENCY} connections against the S3 stub`,
@@ -184,16 +197,17 @@ async function downloads(
     })),
     { name: 'direct GetObject (the SDK call alone)', pid: undefined, run: getVia(client) },
   ];
-  const rows: Row[] = [];
-  for (const path of paths) {
-    rows.push(
-      await measure(context, path.name, path.pid, async () => {
+  const rows = await measure(
+    context,
+    paths.map((path) => ({
+      ...path,
+      async once() {
         const { result, ...used } = await counted(path.pid, path.run);
         if (result !== size) throw new Error(`${path.name}: read ${result} bytes of ${size}`);
         return { units: size / GiB, ...used };
-      }),
-    );
-  }
+      },
+    })),
+  );
   await pool.close();
   return table(`${size / MiB} MiB download against the S3 stub`, 'GiB/s', 'CPU s per GiB', 1, rows);
 }
