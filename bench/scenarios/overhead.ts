@@ -6,10 +6,11 @@ import type { BenchContext } from '../lib/context.ts';
 import { getObject, openPool, putObject } from '../lib/http.ts';
 import { closedLoop, median } from '../lib/load.ts';
 import { pinSharedProcesses, STOWAGE_CPU } from '../lib/pinning.ts';
-import { cpuSeconds, ownCpuSeconds } from '../lib/proc.ts';
+import { type CpuUse, startCpuCount } from '../lib/proc.ts';
 import { type Relay, startNodeChild, stopChild, withRelays } from '../lib/relays.ts';
 import { fixed, type Table } from '../lib/report.ts';
 import { startStowage } from '../lib/stowage.ts';
+import { transferRounds } from '../lib/throughput.ts';
 
 /**
  * What Stowage itself costs per request, with the S3 server's cost taken out: Stowage (on CPU 1, a
@@ -70,8 +71,8 @@ interface MeasuredPath {
 }
 
 /**
- * Runs every path once per round, rotating the order each round (as transferRounds does) so that no
- * path always runs first or after the same one; medians of CPU per unit and of the rate.
+ * Closed-loop rounds of every path, rotating the order each round as transferRounds does for single
+ * transfers (which the download half uses); medians of CPU per unit and of the rate.
  */
 async function measure(context: BenchContext, paths: MeasuredPath[]): Promise<Row[]> {
   const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
@@ -95,24 +96,6 @@ async function measure(context: BenchContext, paths: MeasuredPath[]): Promise<Ro
     };
   });
 }
-
-/** CPU seconds of `pid` (when given) and of this process while `body` runs. */
-async function counted<T>(pid: number | undefined, body: () => Promise<T>) {
-  const used = startWindow(pid);
-  const started = performance.now();
-  const result = await body();
-  return { result, seconds: (performance.now() - started) / 1000, ...used() };
-}
-
-/** Starts counting the CPU of `pid` (when given) and of this process; the function reads what they used since. */
-const startWindow = (pid: number | undefined) => {
-  const proxy0 = pid === undefined ? 0 : cpuSeconds(pid);
-  const client0 = ownCpuSeconds();
-  return () => ({
-    proxyCpu: pid === undefined ? 0 : cpuSeconds(pid) - proxy0,
-    clientCpu: ownCpuSeconds() - client0,
-  });
-};
 
 async function smallUploads(
   context: BenchContext,
@@ -141,21 +124,27 @@ async function smallUploads(
     paths.map((path) => ({
       ...path,
       async once() {
-        let window: ReturnType<typeof startWindow> | undefined;
-        let used = { proxyCpu: 0, clientCpu: 0 };
+        let count: (() => CpuUse) | undefined;
+        let used: CpuUse = { stowage: 0, client: 0, s3: 0 };
         const result = await closedLoop({
           concurrency: CONCURRENCY,
           seconds,
           warmupSeconds: 2,
           onWindow: (edge) => {
-            if (edge === 'start') window = startWindow(path.pid);
-            else if (window) used = window();
+            // The stub's CPU is not of interest here: no S3 server pids.
+            if (edge === 'start') count = startCpuCount(path.pid ?? stowage.pid, []);
+            else if (count) used = count();
           },
           task: (n) => path.run(`overhead/${n}`).then(() => undefined),
         });
         if (result.errors > 0)
           throw new Error(`${path.name}: ${result.errors} errors (${result.firstError})`);
-        return { units: result.requests, seconds, ...used };
+        return {
+          units: result.requests,
+          seconds,
+          proxyCpu: path.pid === undefined ? 0 : used.stowage,
+          clientCpu: used.client,
+        };
       },
     })),
   );
@@ -197,17 +186,27 @@ async function downloads(
     })),
     { name: 'direct GetObject (the SDK call alone)', pid: undefined, run: getVia(client) },
   ];
-  const rows = await measure(
+  const samples = await transferRounds({
     context,
-    paths.map((path) => ({
-      ...path,
-      async once() {
-        const { result, ...used } = await counted(path.pid, path.run);
-        if (result !== size) throw new Error(`${path.name}: read ${result} bytes of ${size}`);
-        return { units: size / GiB, ...used };
-      },
-    })),
-  );
+    label: 'overhead download',
+    paths,
+    bytes: size,
+    idlePid: stowage.pid,
+    settle: async (path, bytes) => {
+      if (bytes !== size) throw new Error(`${path.name}: read ${bytes} bytes of ${size}`);
+    },
+  });
+  const gib = size / GiB;
+  const rows: Row[] = paths.map(({ name, pid }) => {
+    const list = samples.get(name) ?? [];
+    const per = (side: 'stowage' | 'client') => median(list.map((sample) => sample.cpu[side])) / gib;
+    return {
+      name,
+      ...(pid !== undefined && { proxy: per('stowage') }),
+      client: per('client'),
+      rate: median(list.map((sample) => sample.mibPerSecond)) / 1024,
+    };
+  });
   await pool.close();
   return table(`${size / MiB} MiB download against the S3 stub`, 'GiB/s', 'CPU s per GiB', 1, rows);
 }

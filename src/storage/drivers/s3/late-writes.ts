@@ -57,6 +57,7 @@ export async function retract(context: S3Context, key: string, writeId: string):
  * have an upload.
  */
 export async function abortUploadsOf(context: S3Context, key: string): Promise<void> {
+  // One page is enough: uploads are listed by key, and `key` sorts before every longer key it prefixes.
   const listed = await context.client.send(
     new ListMultipartUploadsCommand({ Bucket: context.bucket, Prefix: key }),
   );
