@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createAuthenticator } from './auth/authenticate.ts';
 import type { Config } from './config/schema.ts';
+import { AccessLog } from './http/access-log.ts';
 import { UploadAdmission } from './http/admission.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
@@ -40,6 +41,7 @@ export interface AppDependencies {
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
+    logController: new AccessLog(),
     genReqId: requestId,
     requestIdHeader: false,
     // Each upload has its own deadline (a JSON 408, see admission.ts); Node's is only a backstop.

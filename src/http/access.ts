@@ -4,6 +4,7 @@ import { authorize, type Scope } from '../auth/authorize.ts';
 import { describePrincipal, type Principal } from '../auth/principal.ts';
 import type { Action } from '../config/auth-schema.ts';
 import type { Storage } from '../storage/storage.ts';
+import { logOnCompletion } from './access-log.ts';
 import type { RouteContext } from './context.ts';
 
 /**
@@ -30,8 +31,9 @@ export function principalOf(request: FastifyRequest, authenticate: Authenticator
   let principal = principals.get(request);
   if (!principal) {
     principal = authenticate(request.headers).then((resolved) => {
-      // Every later log line of this request says who made it (never with a secret).
-      request.log = request.log.child({ principal: describePrincipal(resolved) });
+      // The request's log line says who made it (never with a secret). Not a child logger: that costs
+      // a serialisation per request, and the other lines of the request carry its reqId.
+      logOnCompletion(request, { principal: describePrincipal(resolved) });
       return resolved;
     });
     principals.set(request, principal);

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { AppError, type ErrorCode, isAppError } from '../errors.ts';
+import { logOnCompletion } from './access-log.ts';
 import { discardUnreadBody } from './drain.ts';
 
 /**
@@ -65,7 +66,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   if (error.code === 'CLIENT_CLOSED_REQUEST') {
     request.log.info({ code: error.code }, error.message);
   } else if (error.isClientError) {
-    request.log.info({ code: error.code, status: error.status }, error.message);
+    // Reported on the request's one completion line (access-log.ts).
+    logOnCompletion(request, { code: error.code, reason: error.message });
   } else {
     request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
   }

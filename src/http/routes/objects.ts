@@ -4,6 +4,7 @@ import { requireInScope } from '../../auth/authorize.ts';
 import { validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
 import { access } from '../access.ts';
+import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { setObjectHeaders } from '../object-headers.ts';
 import { commonErrors, errorResponse, objectParams } from '../schemas.ts';
@@ -66,7 +67,7 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       await storage.driver.delete(
         backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
       );
-      request.log.info({ storage: storage.name, key: request.params['*'] }, 'deleted object');
+      logOnCompletion(request, { storage: storage.name, key: request.params['*'] });
       return emptyReply(reply.code(204));
     },
   );

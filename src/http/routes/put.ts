@@ -7,6 +7,7 @@ import { storeObject } from '../../storage/intake.ts';
 import { validateKey } from '../../storage/keys.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
+import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { commonErrors, errorResponse, objectParams, storedObject } from '../schemas.ts';
@@ -60,7 +61,7 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       } finally {
         ticket.release();
       }
-      request.log.info({ storage: storage.name, key, bytes: stored.size }, 'stored object');
+      logOnCompletion(request, { storage: storage.name, key, bytes: stored.size });
       return reply.code(201).send(stored.url ? { ...stored, url: absoluteUrl(request, stored.url) } : stored);
     },
   );

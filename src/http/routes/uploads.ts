@@ -7,6 +7,7 @@ import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey, type Storage } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
+import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
@@ -91,10 +92,11 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         ticket.release();
       }
       if (stored.length === 0) throw new AppError('NO_FILES', 'the form contains no file part');
-      request.log.info(
-        { storage: storage.name, files: stored.length, bytes: stored.reduce((sum, o) => sum + o.size, 0) },
-        'stored upload',
-      );
+      logOnCompletion(request, {
+        storage: storage.name,
+        files: stored.length,
+        bytes: stored.reduce((sum, o) => sum + o.size, 0),
+      });
       return reply.code(201).send({
         objects: stored.map((object) =>
           object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,

@@ -7,6 +7,7 @@ import { sanitizeFilename, validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
+import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { commonErrors, storageParams } from '../schemas.ts';
 
@@ -71,10 +72,7 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
         }),
       });
       const effective = Math.max(0, Math.round((signed.expiresAt.getTime() - Date.now()) / 1000));
-      request.log.info(
-        { storage: storage.name, key: request.body.key, expiresIn: effective },
-        'issued presigned URL',
-      );
+      logOnCompletion(request, { storage: storage.name, key: request.body.key, expiresIn: effective });
       return {
         url: absoluteUrl(request, signed.url),
         expiresAt: signed.expiresAt.toISOString(),

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { png } from '../support/payloads.ts';
+import { useStowage } from '../support/stowage.ts';
+
+/**
+ * Logging is one line per request, written when the response is sent (src/http/access-log.ts): the
+ * request, its status and duration, who made it, and what the route did. Checked on the lines an
+ * operator would read, over real HTTP against the real S3 server.
+ */
+
+const KEY = 'access-log-test-key-0123456789abcdef';
+const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
+
+const stowage = useStowage({
+  buckets: ['docs'],
+  storages: (buckets) => ({ docs: { driver: 's3', bucket: buckets.docs!, allowedTypes: ['image/png'] } }),
+  config: { auth: { apiKeys: [{ name: 'writer', hash: sha(KEY), grants: ['docs:*'] }] } },
+});
+
+interface Line {
+  reqId?: string;
+  msg: string;
+  level: number;
+  req?: { method: string; url: string };
+  res?: { statusCode: number };
+  [field: string]: unknown;
+}
+
+/** The lines logged for the request that got this X-Request-Id. */
+function linesOf(requestId: string): Line[] {
+  return stowage.logs.map((line) => JSON.parse(line) as Line).filter((line) => line.reqId === requestId);
+}
+
+/** The completion line is written after the response is sent; give it a moment to reach the log. */
+async function settledLinesOf(requestId: string): Promise<Line[]> {
+  for (let tries = 0; tries < 50; tries++) {
+    const lines = linesOf(requestId);
+    if (lines.some((line) => line.msg === 'request completed')) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return linesOf(requestId);
+}
+
+const auth = { authorization: `Bearer ${KEY}` };
+
+describe('access log', () => {
+  it('an upload is one line: request, status, duration, principal, storage, key and size', async () => {
+    const response = await fetch(`${stowage.url}/v1/storages/docs/objects/logged/a.png`, {
+      method: 'PUT',
+      body: png(3000),
+      headers: { 'content-type': 'image/png', ...auth },
+    });
+    expect(response.status).toBe(201);
+    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { method: 'PUT', url: '/v1/storages/docs/objects/logged/a.png' },
+      res: { statusCode: 201 },
+      principal: 'api-key:writer',
+      storage: 'docs',
+      key: 'logged/a.png',
+      bytes: 3000,
+    });
+    expect(line?.responseTime).toBeTypeOf('number');
+    expect(JSON.stringify(line)).not.toContain(KEY);
+  });
+
+  it('a rejected request is one line with its status and error code', async () => {
+    const response = await fetch(`${stowage.url}/v1/storages/docs/objects/logged/b.png`, {
+      method: 'PUT',
+      body: 'not a png',
+      headers: { 'content-type': 'image/png', ...auth },
+    });
+    expect(response.status).toBe(415);
+    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      res: { statusCode: 415 },
+      code: 'CONTENT_TYPE_MISMATCH',
+      principal: 'api-key:writer',
+    });
+    expect(lines[0]?.reason).toBeTypeOf('string');
+  });
+
+  it('a request without credentials is logged too, with its 401 and no principal', async () => {
+    const response = await fetch(`${stowage.url}/v1/storages/docs/objects/logged/c.png`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer wrong-key' },
+    });
+    expect(response.status).toBe(401);
+    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ res: { statusCode: 401 }, code: 'UNAUTHORIZED' });
+    expect(lines[0]).not.toHaveProperty('principal');
+    expect(JSON.stringify(lines)).not.toContain('wrong-key');
+  });
+});
