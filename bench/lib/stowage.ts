@@ -55,9 +55,15 @@ const childEnv = (): Record<string, string> =>
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
 
-/** STOWAGE_BENCH_S3='{"signPayload":false}': connection fields for this tree's child only (not "(before)"). */
-const connectionOverrides = (options: StowageOptions): Record<string, unknown> =>
-  options.root === undefined && process.env.STOWAGE_BENCH_S3 ? JSON.parse(process.env.STOWAGE_BENCH_S3) : {};
+/**
+ * STOWAGE_BENCH_S3='{"signPayload":false}': connection fields for this tree's child; for the "(before)"
+ * tree's child STOWAGE_BENCH_BEFORE_S3, since that schema may not know them.
+ */
+const connectionOverrides = (options: StowageOptions): Record<string, unknown> => {
+  const fields =
+    options.root === undefined ? process.env.STOWAGE_BENCH_S3 : process.env.STOWAGE_BENCH_BEFORE_S3;
+  return fields ? JSON.parse(fields) : {};
+};
 
 const logLevel = (options: StowageOptions) =>
   options.logLevel ?? process.env.STOWAGE_BENCH_LOG_LEVEL ?? 'info';
