@@ -6,6 +6,7 @@
  *   node bench/run.ts --quick           # small sizes and short runs: checks the harness, not Stowage
  *   node bench/run.ts --rounds 5        # A/B rounds per measurement (default 3)
  *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
+ *   node bench/run.ts --s3-apart        # S3 server on CPU 0, bench process and Stowage on CPU 1
  *
  * Scenarios: upload, memory, small, download, presign, overhead (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
@@ -15,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { BenchContext, BenchOptions } from './lib/context.ts';
 import { describeEnvironment, loadAverage } from './lib/environment.ts';
-import { pinSharedProcesses } from './lib/pinning.ts';
+import { layoutLabel, pinLayout } from './lib/pinning.ts';
 import { s3ServerPids } from './lib/proc.ts';
 import { renderTable, type Table } from './lib/report.ts';
 import { openS3 } from './lib/s3.ts';
@@ -37,11 +38,12 @@ const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {
   const names: string[] = [];
-  const options: BenchOptions = { rounds: 3, quick: false, pinned: false };
+  const options: BenchOptions = { rounds: 3, quick: false, layout: 'shared' };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     if (arg === '--quick') options.quick = true;
-    else if (arg === '--pinned') options.pinned = true;
+    else if (arg === '--pinned') options.layout = 'pinned';
+    else if (arg === '--s3-apart') options.layout = 's3-apart';
     else if (arg === '--rounds') options.rounds = Math.max(1, Number(argv[++index]));
     else if (arg in scenarios) names.push(arg);
     else throw new Error(`unknown argument "${arg}"; scenarios: ${Object.keys(scenarios).join(', ')}`);
@@ -54,10 +56,10 @@ async function main() {
   const s3 = await openS3();
   const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const started = new Date();
-  const unpin = options.pinned ? pinSharedProcesses(s3ServerPids()) : () => {};
+  const unpin = pinLayout(options.layout, s3ServerPids());
   const sections = [
     `## Run of ${started.toISOString()}: ${names.join(', ')}${options.quick ? ' (quick)' : ''}` +
-      (options.pinned ? ' (pinned: Stowage on CPU 1; S3 server and bench process on CPU 0)' : ''),
+      (options.layout === 'shared' ? '' : ` (${layoutLabel[options.layout]})`),
     '',
     ...describeEnvironment(s3),
     '',

@@ -1,4 +1,4 @@
-import { STOWAGE_CPU } from './pinning.ts';
+import { type Layout, PROXY_CPU } from './pinning.ts';
 import { collectGarbage, createBucket, removeBucket, type S3Side } from './s3.ts';
 import { type Stowage, type StowageOptions, startStowage } from './stowage.ts';
 
@@ -9,8 +9,8 @@ export interface BenchOptions {
   rounds: number;
   /** Shorter runs and smaller sizes, to check the harness itself. */
   quick: boolean;
-  /** Stowage on a CPU of its own (pinning.ts). */
-  pinned: boolean;
+  /** How the processes share the CPUs (pinning.ts). */
+  layout: Layout;
 }
 
 export interface BenchContext {
@@ -41,7 +41,7 @@ export async function withStowage<T>(
   const bucket = await createBucket(client, label);
   let stowage: Stowage | undefined;
   let before: Stowage | undefined;
-  const cpus = context.options.pinned ? { cpus: STOWAGE_CPU } : {};
+  const cpus = context.options.layout === 'shared' ? {} : { cpus: PROXY_CPU };
   try {
     stowage = await startStowage(context.s3, { ...options, ...cpus, bucket });
     if (beforeRoot)

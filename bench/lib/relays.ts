@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { resolveS3Connection, s3ClientConfig } from '../../src/storage/drivers/s3/connection.ts';
 import type { BenchContext } from './context.ts';
-import { pinToStowageCpu } from './pinning.ts';
+import { pinProxy } from './pinning.ts';
 import type { S3Side } from './s3.ts';
 import { freePort } from './stowage.ts';
 
@@ -144,8 +144,8 @@ export async function startRelays(context: BenchContext): Promise<Relay[]> {
   const relays = [await tcpRelay(context.s3)];
   if (hasNginx()) relays.push(await nginxRelay(context.s3));
   else context.log('nginx is not installed: no nginx row (apt-get install nginx-light)');
-  // --pinned: on Stowage's core, like Stowage.
-  if (context.options.pinned) for (const relay of relays) pinToStowageCpu(relay.pid);
+  // --pinned, --s3-apart: on Stowage's core, like Stowage.
+  if (context.options.layout !== 'shared') for (const relay of relays) pinProxy(relay.pid);
   return relays;
 }
 

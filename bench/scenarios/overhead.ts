@@ -5,7 +5,7 @@ import { GiB, KiB, MiB, smallBody } from '../lib/body.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { getObject, openPool, putObject } from '../lib/http.ts';
 import { closedLoop, median } from '../lib/load.ts';
-import { pinSharedProcesses, STOWAGE_CPU } from '../lib/pinning.ts';
+import { PROXY_CPU, pinLayout } from '../lib/pinning.ts';
 import { type CpuUse, startCpuCount } from '../lib/proc.ts';
 import { type Relay, startNodeChild, stopChild, withRelays } from '../lib/relays.ts';
 import { fixed, type Table } from '../lib/report.ts';
@@ -46,9 +46,13 @@ export async function overheadScenario(context: BenchContext): Promise<Table[]> 
   const { child: stub, port } = await startNodeChild('stub-s3.ts');
   const endpoint = `http://127.0.0.1:${port}`;
   const s3 = { ...context.s3, connection: { ...context.s3.connection, endpoint } };
-  const stubContext: BenchContext = { ...context, s3, options: { ...context.options, pinned: true } };
-  const stowage = await startStowage(s3, { bucket: BUCKET, cpus: STOWAGE_CPU });
-  const unpin = pinSharedProcesses([stub.pid as number]);
+  const stubContext: BenchContext = {
+    ...context,
+    s3,
+    options: { ...context.options, layout: 'pinned' as const },
+  };
+  const stowage = await startStowage(s3, { bucket: BUCKET, cpus: PROXY_CPU });
+  const unpin = pinLayout('pinned', [stub.pid as number]);
   const client = new S3Client(s3ClientConfig(resolveS3Connection(s3.connection), endpoint));
   try {
     return await withRelays(stubContext, async (relays) => [
