@@ -65,11 +65,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   // The client stopped listening; there is nobody to answer.
   if (error.code === 'CLIENT_CLOSED_REQUEST') {
     request.log.info({ code: error.code }, error.message);
-  } else if (error.isClientError) {
-    // Reported on the request's one completion line (access-log.ts).
-    logOnCompletion(request, { code: error.code, reason: error.message });
   } else {
-    request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
+    // Reported on the request's one completion line (access-log.ts); a server error also gets a line
+    // of its own at error level, with its cause and stack.
+    logOnCompletion(request, { code: error.code, reason: error.message });
+    if (!error.isClientError)
+      request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
   }
   discardUnreadBody(request.raw);
   // Also for errors raised before the onRequest hooks ran (undecodable URLs).

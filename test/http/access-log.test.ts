@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { png } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
 
@@ -14,8 +14,19 @@ const sha = (value: string) => `sha256:${createHash('sha256').update(value).dige
 
 const stowage = useStowage({
   buckets: ['docs'],
-  storages: (buckets) => ({ docs: { driver: 's3', bucket: buckets.docs!, allowedTypes: ['image/png'] } }),
-  config: { auth: { apiKeys: [{ name: 'writer', hash: sha(KEY), grants: ['docs:*'] }] } },
+  storages: (buckets) => ({
+    docs: { driver: 's3', bucket: buckets.docs!, allowedTypes: ['image/png'] },
+    // S3 refuses this storage's signatures: a server-side failure (502) on demand.
+    refused: {
+      driver: 's3',
+      bucket: buckets.docs!,
+      s3: {
+        maxAttempts: 1,
+        credentials: { accessKeyId: inject('s3').accessKeyId, secretAccessKey: 'not-the-secret-00000000' },
+      },
+    },
+  }),
+  config: { auth: { apiKeys: [{ name: 'writer', hash: sha(KEY), grants: ['docs:*', 'refused:*'] }] } },
 });
 
 interface Line {
@@ -86,6 +97,26 @@ describe('access log', () => {
       principal: 'api-key:writer',
     });
     expect(lines[0]?.reason).toBeTypeOf('string');
+  });
+
+  it('a server-side failure: the completion line has its code, an error line its cause', async () => {
+    const response = await fetch(`${stowage.url}/v1/storages/refused/objects/logged/d.png`, {
+      method: 'PUT',
+      body: png(3000),
+      headers: { 'content-type': 'image/png', ...auth },
+    });
+    expect(response.status).toBe(502);
+    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    expect(lines).toHaveLength(2);
+    expect(lines.find((line) => line.msg === 'request completed')).toMatchObject({
+      level: 30,
+      res: { statusCode: 502 },
+      code: 'STORAGE_ERROR',
+      principal: 'api-key:writer',
+    });
+    const errorLine = lines.find((line) => line.level === 50);
+    expect(errorLine).toMatchObject({ code: 'STORAGE_ERROR', status: 502 });
+    expect(errorLine?.err).toBeDefined();
   });
 
   it('a request without credentials is logged too, with its 401 and no principal', async () => {
