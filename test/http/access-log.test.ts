@@ -55,15 +55,20 @@ async function settledLinesOf(requestId: string): Promise<Line[]> {
 
 const auth = { authorization: `Bearer ${KEY}` };
 
+/** PUTs a body as an image/png with the key, expects `status`, and returns that request's log lines. */
+async function putAndLines(path: string, body: Buffer | string, status: number): Promise<Line[]> {
+  const response = await fetch(`${stowage.url}/v1/storages/${path}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'image/png', ...auth },
+  });
+  expect(response.status).toBe(status);
+  return settledLinesOf(response.headers.get('x-request-id') ?? '');
+}
+
 describe('access log', () => {
   it('an upload is one line: request, status, duration, principal, storage, key and size', async () => {
-    const response = await fetch(`${stowage.url}/v1/storages/docs/objects/logged/a.png`, {
-      method: 'PUT',
-      body: png(3000),
-      headers: { 'content-type': 'image/png', ...auth },
-    });
-    expect(response.status).toBe(201);
-    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    const lines = await putAndLines('docs/objects/logged/a.png', png(3000), 201);
     expect(lines).toHaveLength(1);
     const [line] = lines;
     expect(line).toMatchObject({
@@ -81,13 +86,7 @@ describe('access log', () => {
   });
 
   it('a rejected request is one line with its status and error code', async () => {
-    const response = await fetch(`${stowage.url}/v1/storages/docs/objects/logged/b.png`, {
-      method: 'PUT',
-      body: 'not a png',
-      headers: { 'content-type': 'image/png', ...auth },
-    });
-    expect(response.status).toBe(415);
-    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    const lines = await putAndLines('docs/objects/logged/b.png', 'not a png', 415);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 30,
@@ -100,13 +99,7 @@ describe('access log', () => {
   });
 
   it('a server-side failure: the completion line has its code, an error line its cause', async () => {
-    const response = await fetch(`${stowage.url}/v1/storages/refused/objects/logged/d.png`, {
-      method: 'PUT',
-      body: png(3000),
-      headers: { 'content-type': 'image/png', ...auth },
-    });
-    expect(response.status).toBe(502);
-    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    const lines = await putAndLines('refused/objects/logged/d.png', png(3000), 502);
     expect(lines).toHaveLength(2);
     expect(lines.find((line) => line.msg === 'request completed')).toMatchObject({
       level: 30,
