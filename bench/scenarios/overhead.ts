@@ -4,9 +4,9 @@ import { resolveS3Connection, s3ClientConfig } from '../../src/storage/drivers/s
 import { GiB, KiB, MiB, smallBody } from '../lib/body.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { getObject, openPool, putObject } from '../lib/http.ts';
-import { closedLoop, median } from '../lib/load.ts';
+import { median } from '../lib/load.ts';
+import { type LoadPath, loadRounds } from '../lib/load-rounds.ts';
 import { PROXY_CPU, pinLayout } from '../lib/pinning.ts';
-import { type CpuUse, startCpuCount } from '../lib/proc.ts';
 import { type Relay, startNodeChild, stopChild, withRelays } from '../lib/relays.ts';
 import { fixed, type Table } from '../lib/report.ts';
 import { startStowage } from '../lib/stowage.ts';
@@ -25,13 +25,6 @@ import { transferRounds } from '../lib/throughput.ts';
 const SMALL = 10 * KiB;
 const CONCURRENCY = 64;
 const BUCKET = 'stub-bucket';
-
-interface Sample {
-  units: number;
-  seconds: number;
-  proxyCpu: number;
-  clientCpu: number;
-}
 
 interface Row {
   name: string;
@@ -67,40 +60,6 @@ export async function overheadScenario(context: BenchContext): Promise<Table[]> 
   }
 }
 
-interface MeasuredPath {
-  name: string;
-  /** The proxy (Stowage or relay); undefined on the direct path. */
-  pid: number | undefined;
-  once(): Promise<Sample>;
-}
-
-/**
- * Closed-loop rounds of every path, rotating the order each round as transferRounds does for single
- * transfers (which the download half uses); medians of CPU per unit and of the rate.
- */
-async function measure(context: BenchContext, paths: MeasuredPath[]): Promise<Row[]> {
-  const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
-  for (let round = 0; round < context.options.rounds; round++) {
-    for (const path of paths.map((_, index) => paths[(index + round) % paths.length] as MeasuredPath)) {
-      const sample = await path.once();
-      samples.get(path.name)?.push(sample);
-      context.log(
-        `overhead ${path.name} round ${round + 1}: ${fixed(sample.units / sample.seconds, 2)} per second`,
-      );
-    }
-  }
-  return paths.map(({ name, pid }) => {
-    const list = samples.get(name) ?? [];
-    const per = (pick: (s: Sample) => number) => median(list.map((s) => pick(s) / s.units));
-    return {
-      name,
-      ...(pid !== undefined && { proxy: per((s) => s.proxyCpu) }),
-      client: per((s) => s.clientCpu),
-      rate: median(list.map((s) => s.units / s.seconds)),
-    };
-  });
-}
-
 async function smallUploads(
   context: BenchContext,
   stowage: Awaited<ReturnType<typeof startStowage>>,
@@ -114,7 +73,7 @@ async function smallUploads(
     via.send(
       new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: SMALL, IfNoneMatch: '*' }),
     );
-  const paths: Array<{ name: string; pid: number | undefined; run: (key: string) => Promise<unknown> }> = [
+  const paths: LoadPath[] = [
     { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
     ...relays.map((relay) => ({
       name: `PutObject via ${relay.name}`,
@@ -123,41 +82,34 @@ async function smallUploads(
     })),
     { name: 'direct PutObject (the SDK call alone)', pid: undefined, run: putVia(client) },
   ];
-  const rows = await measure(
+  // The stub's CPU is not of interest here: no S3 server pids.
+  const samples = await loadRounds({
     context,
-    paths.map((path) => ({
-      ...path,
-      async once() {
-        let count: (() => CpuUse) | undefined;
-        let used: CpuUse = { stowage: 0, client: 0, s3: 0 };
-        const result = await closedLoop({
-          concurrency: CONCURRENCY,
-          seconds,
-          warmupSeconds: 2,
-          onWindow: (edge) => {
-            // The stub's CPU is not of interest here: no S3 server pids.
-            if (edge === 'start') count = startCpuCount(path.pid ?? stowage.pid, []);
-            else if (count) used = count();
-          },
-          task: (n) => path.run(`overhead/${n}`).then(() => undefined),
-        });
-        if (result.errors > 0)
-          throw new Error(`${path.name}: ${result.errors} errors (${result.firstError})`);
-        return {
-          units: result.requests,
-          seconds,
-          proxyCpu: path.pid === undefined ? 0 : used.stowage,
-          clientCpu: used.client,
-        };
-      },
-    })),
-  );
+    label: 'overhead',
+    paths,
+    concurrency: CONCURRENCY,
+    seconds,
+    idlePid: stowage.pid,
+    s3Pids: [],
+  });
+  const rows: Row[] = paths.map(({ name, pid }) => {
+    const list = samples.get(name) ?? [];
+    const errors = list.reduce((sum, sample) => sum + sample.errors, 0);
+    if (errors > 0)
+      throw new Error(`${name}: ${errors} errors (${list.find((x) => x.firstError)?.firstError})`);
+    const per = (side: 'stowage' | 'client') => median(list.map((sample) => sample.cpu[side]));
+    return {
+      name,
+      ...(pid !== undefined && { proxy: per('stowage') }),
+      client: per('client'),
+      rate: median(list.map((sample) => sample.perSecond)),
+    };
+  });
   await pool.close();
   return table(
     `${SMALL / KiB} KiB uploads at ${CONCURRENCY} connections against the S3 stub`,
     'uploads/s',
     'CPU ms per upload',
-    1000,
     rows,
   );
 }
@@ -212,18 +164,18 @@ async function downloads(
     };
   });
   await pool.close();
-  return table(`${size / MiB} MiB download against the S3 stub`, 'GiB/s', 'CPU s per GiB', 1, rows);
+  return table(`${size / MiB} MiB download against the S3 stub`, 'GiB/s', 'CPU s per GiB', rows);
 }
 
-function table(title: string, rateUnit: string, cpuUnit: string, scale: number, rows: Row[]): Table {
+function table(title: string, rateUnit: string, cpuUnit: string, rows: Row[]): Table {
   return {
     title,
     header: ['path', rateUnit, `${cpuUnit}: Stowage or relay`, 'bench process'],
     rows: rows.map((row) => [
       row.name,
       fixed(row.rate, rateUnit === 'GiB/s' ? 2 : 0),
-      row.proxy === undefined ? '—' : fixed(row.proxy * scale, 2),
-      fixed(row.client * scale, 2),
+      row.proxy === undefined ? '—' : fixed(row.proxy, 2),
+      fixed(row.client, 2),
     ]),
     notes: [
       'Stowage and the relays on CPU 1 alone; the stub and this process on CPU 0. "bench process" is the ' +

@@ -5,8 +5,9 @@ import { metaKeys } from '../../src/storage/drivers/s3/metadata.ts';
 import { KiB, smallBody } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
 import { openPool, postObject, putObject } from '../lib/http.ts';
-import { closedLoop, type LoadResult, median } from '../lib/load.ts';
-import { type CpuUse, s3ServerPids, startCpuCount } from '../lib/proc.ts';
+import { median } from '../lib/load.ts';
+import { type LoadPath, loadRounds } from '../lib/load-rounds.ts';
+import { type CpuUse, s3ServerPids } from '../lib/proc.ts';
 import { withRelays } from '../lib/relays.ts';
 import { fixed, ratio, type Table } from '../lib/report.ts';
 
@@ -21,18 +22,6 @@ const CONCURRENCY = 64;
 
 const DIRECT = 'direct PutObject';
 const AS_STOWAGE = "direct PutObject as Stowage sends it (If-None-Match: *, Stowage's headers)";
-
-interface Path {
-  name: string;
-  /** The Stowage process doing the work (for its CPU), if any. */
-  pid: number | undefined;
-  run(key: string): Promise<unknown>;
-}
-
-interface Sample extends LoadResult {
-  /** CPU milliseconds per upload. */
-  cpu: CpuUse;
-}
 
 export async function smallScenario(context: BenchContext): Promise<Table[]> {
   const seconds = context.options.quick ? 3 : 10;
@@ -63,7 +52,7 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
               }),
             }),
           );
-      const paths: Path[] = [
+      const paths: LoadPath[] = [
         { name: 'PUT via Stowage', pid: stowage.pid, run: (key) => putObject(pool, stowage, key, body) },
         {
           name: 'POST (multipart) via Stowage',
@@ -93,41 +82,15 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
           run: putDirect('plain', context.s3.defaultHandlerClient),
         },
       ];
-      const samples = new Map<string, Sample[]>(paths.map((path) => [path.name, []]));
-      for (let round = 0; round < context.options.rounds; round++) {
-        const order = paths.map((_, index) => paths[(index + round) % paths.length]!);
-        for (const path of order) {
-          const prefix = `small/${round}-${paths.indexOf(path)}`;
-          let cpuCount: (() => CpuUse) | undefined;
-          let cpu: CpuUse = { stowage: 0, client: 0, s3: 0 };
-          const result = await closedLoop({
-            concurrency: CONCURRENCY,
-            seconds,
-            warmupSeconds: 2,
-            onWindow: (edge) => {
-              if (edge === 'start') cpuCount = startCpuCount(path.pid ?? stowage.pid, s3Pids);
-              else if (cpuCount) cpu = cpuCount();
-            },
-            task: async (n) => {
-              await path.run(`${prefix}/${n}`);
-            },
-          });
-          const perUpload = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
-          const sample = {
-            ...result,
-            cpu: {
-              stowage: path.pid === undefined ? 0 : perUpload(cpu.stowage),
-              client: perUpload(cpu.client),
-              s3: perUpload(cpu.s3),
-            },
-          };
-          samples.get(path.name)!.push(sample);
-          context.log(
-            `small round ${round + 1} ${path.name}: ${fixed(result.perSecond)} req/s, p50 ${fixed(result.p50, 1)} ms, ` +
-              `p99 ${fixed(result.p99, 1)} ms, ${result.errors} errors${result.firstError ? ` (${result.firstError})` : ''}`,
-          );
-        }
-      }
+      const samples = await loadRounds({
+        context,
+        label: 'small',
+        paths,
+        concurrency: CONCURRENCY,
+        seconds,
+        idlePid: stowage.pid,
+        s3Pids,
+      });
       await pool.close();
       await beforePool?.close();
       const summary = (name: string) => {
