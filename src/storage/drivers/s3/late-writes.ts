@@ -57,7 +57,8 @@ export async function retract(context: S3Context, key: string, writeId: string):
  * have an upload.
  */
 export async function abortUploadsOf(context: S3Context, key: string): Promise<void> {
-  // One page is enough: uploads are listed by key, and `key` sorts before every longer key it prefixes.
+  // One page (up to 1,000) is enough: uploads are listed by key, `key` sorts before every longer key it
+  // prefixes, and while we hold the reservation only our own uploads (one per attempt) can be at `key`.
   const listed = await context.client.send(
     new ListMultipartUploadsCommand({ Bucket: context.bucket, Prefix: key }),
   );
