@@ -105,7 +105,7 @@ export const authSchema = z
      * Anything but read here exposes the storage to anyone who can reach the port.
      */
     anonymousGrants: z.array(grant).default([]),
-    /** Must be true for anonymous grants beyond read on a non-loopback address. */
+    /** Must be true for anonymous grants beyond public reads on a non-loopback address. */
     allowAnonymousWrites: boolField.default(false),
     cors: cors.optional(),
   })
