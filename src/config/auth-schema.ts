@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAnyPortOrigin } from '../auth/origins.ts';
 import { boolField, durationField } from './fields.ts';
 
 /**
@@ -73,11 +74,15 @@ const jwt = z
 
 const cors = z
   .object({
-    /** Exact origins ("https://app.example.com"); "*" allows any origin (never with credentials). */
+    /**
+     * Exact origins ("https://app.example.com"), an origin with any port ("http://localhost:*"), or
+     * "*" for any origin (never with credentials). `CORS_ORIGINS` (comma-separated) replaces them.
+     */
     origins: z
       .array(
         z.union([
           z.literal('*'),
+          z.string().refine(isAnyPortOrigin),
           z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, '')),
         ]),
       )

@@ -217,6 +217,23 @@ describe('access settings', () => {
     expect(() => parseConfig(embeddedDefaultConfig, { HOST: '0.0.0.0' })).toThrow(/allowAnonymousWrites/);
   });
 
+  it('the embedded default allows loopback origins on any port; CORS_ORIGINS replaces them in any config', () => {
+    expect(parseConfig(embeddedDefaultConfig, {}).auth.cors?.origins).toEqual([
+      'http://localhost:*',
+      'http://127.0.0.1:*',
+      'http://[::1]:*',
+    ]);
+    const env = { CORS_ORIGINS: ' https://app.example.test, http://localhost:* ,' };
+    expect(parseConfig(embeddedDefaultConfig, env).auth.cors?.origins).toEqual([
+      'https://app.example.test',
+      'http://localhost:*',
+    ]);
+    expect(parseConfig({ storages }, env).auth.cors).toMatchObject({
+      origins: ['https://app.example.test', 'http://localhost:*'],
+    });
+    expect(problemsOf({ storages }, { CORS_ORIGINS: 'ftp://files.example.test' })).toHaveLength(1);
+  });
+
   it('validates grants, key hashes, JWT and CORS settings', () => {
     const problems = problemsOf({
       storages,
