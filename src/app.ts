@@ -5,6 +5,7 @@ import { createAuthenticator } from './auth/authenticate.ts';
 import type { Config } from './config/schema.ts';
 import { AccessLog } from './http/access-log.ts';
 import { UploadAdmission } from './http/admission.ts';
+import { registerBrowserGuard } from './http/browser-guard.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling, sendError, toAppError } from './http/error-handler.ts';
@@ -80,6 +81,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const storages = instrumentStorages(deps.storages, metrics);
 
   if (config.auth.cors) await registerCors(app, config.auth.cors);
+  registerBrowserGuard(app, config);
   const uploads = deps.uploads ?? new UploadAdmission(config);
   const context: RouteContext = { storages, authenticate: createAuthenticator(config.auth), uploads };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });

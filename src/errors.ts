@@ -13,6 +13,8 @@ export const errorCatalogue = {
   NO_FILES: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  HOST_NOT_ALLOWED: 403,
+  CROSS_SITE_WRITE: 403,
   NOT_FOUND: 404,
   STORAGE_NOT_FOUND: 404,
   OBJECT_NOT_FOUND: 404,
@@ -45,11 +47,18 @@ export class AppError extends Error {
   readonly details: unknown;
   /** Extra response headers (Retry-After, Content-Range, WWW-Authenticate…). */
   readonly headers: Readonly<Record<string, string>>;
+  /** For the operator's log only, never sent: why exactly it failed (e.g. jose's reason for a token). */
+  readonly diagnostic: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+    options: {
+      details?: unknown;
+      cause?: unknown;
+      headers?: Record<string, string>;
+      diagnostic?: string;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
@@ -57,6 +66,7 @@ export class AppError extends Error {
     this.status = errorCatalogue[code];
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.diagnostic = options.diagnostic;
   }
 
   /** True for failures caused by the client (4xx): logged at info, never as errors. */

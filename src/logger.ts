@@ -7,10 +7,40 @@ import type { FastifyServerOptions } from 'fastify';
  * S3 signatures, Stowage link signatures) are masked wherever a URL is logged.
  */
 
-const secretParams =
-  /([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token)=)[^&#]*/gi;
+const secretParams = new Set([
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'signature',
+  'sig',
+  'token',
+  'access_token',
+]);
 
-export const redactUrl = (url: string): string => url.replace(secretParams, '$1[REDACTED]');
+/**
+ * A query name as the router reads it: `%73ignature` and `sig%6Eature` are `signature` to Fastify's
+ * query parser, so they must be to the redaction too. Secret names are ASCII, so decoding each `%XX`
+ * as one character (and `+` as a space) is enough to compare, and cannot throw on malformed input.
+ */
+const decodedName = (name: string): string =>
+  name
+    .replaceAll('+', ' ')
+    .replace(/%([0-9a-f]{2})/gi, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+
+/** Masks the value of every query parameter whose decoded name is a secret; the rest stays as sent. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const separator = pair.indexOf('=');
+      const name = separator === -1 ? pair : pair.slice(0, separator);
+      return secretParams.has(decodedName(name).toLowerCase()) ? `${name}=[REDACTED]` : pair;
+    });
+  return `${url.slice(0, start + 1)}${query.join('&')}`;
+}
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 

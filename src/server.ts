@@ -1,5 +1,5 @@
 import { buildApp } from './app.ts';
-import { describeAccess } from './auth/describe-access.ts';
+import { describeAccess, isOpen } from './auth/describe-access.ts';
 import { embeddedDefaultConfig } from './config/defaults.ts';
 import { loadConfigFile, parseConfig } from './config/load.ts';
 import { drain } from './drain.ts';
@@ -37,7 +37,8 @@ async function main(): Promise<void> {
         'To use S3, start with STOWAGE_CONFIG=stowage.example.yaml (see README "Configuration").',
     );
   }
-  app.log.info(describeAccess(config));
+  if (isOpen(config)) app.log.warn(describeAccess(config));
+  else app.log.info(describeAccess(config));
   for (const [name, storage] of storages) {
     const { driver, access, maxFileSize } = storage.profile;
     const where =

@@ -1,4 +1,9 @@
 import type { Config } from '../config/schema.ts';
+import { openAnonymousGrants } from './open-access.ts';
+
+/** Anonymous callers may do more than read public storages: the startup line says OPEN, at warn level. */
+export const isOpen = (config: Config): boolean =>
+  openAnonymousGrants(config.auth.anonymousGrants, config.storages).length > 0;
 
 /** One startup log line saying who may do what, so an open service never goes unnoticed. */
 export function describeAccess(config: Config): string {
@@ -11,6 +16,5 @@ export function describeAccess(config: Config): string {
   const jwt = auth.jwt
     ? `JWT from ${auth.jwt.issuer} (${auth.jwt.secret ? 'shared secret' : 'JWKS'})`
     : 'JWT off';
-  const open = auth.anonymousGrants.some((grant) => !grant.endsWith(':read'));
-  return `access: ${open ? 'OPEN — ' : ''}${anonymous}; ${keys}; ${jwt}; CORS ${auth.cors ? auth.cors.origins.join(' ') : 'off'}`;
+  return `access: ${isOpen(config) ? 'OPEN — ' : ''}${anonymous}; ${keys}; ${jwt}; CORS ${auth.cors ? auth.cors.origins.join(' ') : 'off'}`;
 }

@@ -1,8 +1,9 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { JwtConfig } from '../config/auth-schema.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { grantsFromClaim } from './grants.ts';
 import type { Principal } from './principal.ts';
+import { tokenRefusal } from './token-errors.ts';
 
 /**
  * End-user tokens, verified with jose: signature (HS* shared secret or keys from a JWKS URL),
@@ -24,14 +25,20 @@ export function createJwtVerifier(config: JwtConfig): (token: string) => Promise
         clockTolerance: config.clockSkew,
         requiredClaims: ['exp', 'sub'],
       });
+      // jose only checks that `sub` is present. A number would share `users/42/` with the string "42".
+      if (typeof payload.sub !== 'string' || payload.sub === '') {
+        throw invalidCredentials("the token's sub claim must be a non-empty string", {
+          diagnostic: `sub claim is ${payload.sub === '' ? 'empty' : `a ${typeof payload.sub}`}`,
+        });
+      }
       return {
         kind: 'jwt',
-        subject: payload.sub ?? '',
+        subject: payload.sub,
         grants: grantsFromClaim(payload[config.grantsClaim]),
         claims: payload,
       };
     } catch (error) {
-      throw tokenError(error);
+      throw isAppError(error) ? error : tokenError(error);
     }
   };
 }
@@ -45,14 +52,17 @@ function tokenError(error: unknown): AppError {
       headers: { 'retry-after': '5' },
     });
   }
-  const reason = code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : 'the token is invalid';
-  return invalidCredentials(reason, error);
+  const { message, diagnostic } = tokenRefusal(error);
+  return invalidCredentials(message, { cause: error, diagnostic });
 }
 
 /** 401 with the RFC 6750 challenge; the description never echoes the token. */
-export function invalidCredentials(reason: string, cause?: unknown): AppError {
+export function invalidCredentials(
+  reason: string,
+  options: { cause?: unknown; diagnostic?: string } = {},
+): AppError {
   return new AppError('UNAUTHORIZED', reason, {
-    cause,
+    ...options,
     headers: {
       'www-authenticate': `Bearer realm="stowage", error="invalid_token", error_description="${reason}"`,
     },

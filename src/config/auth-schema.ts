@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAnyPortOrigin } from '../auth/origins.ts';
 import { boolField, durationField } from './fields.ts';
 
 /**
@@ -73,11 +74,15 @@ const jwt = z
 
 const cors = z
   .object({
-    /** Exact origins ("https://app.example.com"); "*" allows any origin (never with credentials). */
+    /**
+     * Exact origins ("https://app.example.com"), an origin with any port ("http://localhost:*"), or
+     * "*" for any origin (never with credentials). `CORS_ORIGINS` (comma-separated) replaces them.
+     */
     origins: z
       .array(
         z.union([
           z.literal('*'),
+          z.string().refine(isAnyPortOrigin),
           z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, '')),
         ]),
       )
@@ -105,7 +110,7 @@ export const authSchema = z
      * Anything but read here exposes the storage to anyone who can reach the port.
      */
     anonymousGrants: z.array(grant).default([]),
-    /** Must be true for anonymous grants beyond read on a non-loopback address. */
+    /** Must be true for anonymous grants beyond public reads on a non-loopback address. */
     allowAnonymousWrites: boolField.default(false),
     cors: cors.optional(),
   })

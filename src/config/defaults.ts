@@ -11,7 +11,12 @@ export const embeddedDefaultConfig: ConfigInput = {
   local: { root: './data' },
   // Open to anyone who can reach the port — which, on loopback, is only this machine. A config
   // that binds elsewhere must declare its credentials (or allowAnonymousWrites) explicitly.
-  auth: { anonymousGrants: ['*:*'] },
+  // A frontend's dev server on this machine (http://localhost:5173…) may call it from the browser;
+  // CORS_ORIGINS replaces these origins. Pages elsewhere cannot (src/http/browser-guard.ts).
+  auth: {
+    anonymousGrants: ['*:*'],
+    cors: { origins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'] },
+  },
   storages: {
     media: {
       driver: 'local',

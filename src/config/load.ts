@@ -61,13 +61,19 @@ function formatIssues(error: z.ZodError): string[] {
   });
 }
 
-/** The listen address and log level may be set from the environment without touching the file. */
+/** The listen address, log level and CORS origins may be set from the environment without touching the file. */
 function applyEnvOverrides(document: Record<string, unknown>, env: Env): Record<string, unknown> {
   const server = { ...((document.server as Record<string, unknown> | undefined) ?? {}) };
   if (env.HOST) server.host = env.HOST;
   if (env.PORT) server.port = env.PORT;
   if (env.LOG_LEVEL) server.logLevel = env.LOG_LEVEL;
-  return { ...document, server };
+  const origins = env.CORS_ORIGINS?.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (!origins?.length) return { ...document, server };
+  const auth = (document.auth as Record<string, unknown> | undefined) ?? {};
+  const cors = { ...((auth.cors as Record<string, unknown> | undefined) ?? {}), origins };
+  return { ...document, server, auth: { ...auth, cors } };
 }
 
 /** Pure: validates an already-parsed document against the schema with the given environment. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { openAnonymousGrants } from '../auth/open-access.ts';
 import { authSchema } from './auth-schema.ts';
 import { boolField, durationField, optionalDurationField, sizeField } from './fields.ts';
 
@@ -234,13 +235,14 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    // Anonymous write access on an address others can reach must be asked for in so many words.
-    const writes = config.auth.anonymousGrants.filter((grant) => !grant.endsWith(':read'));
-    if (writes.length > 0 && !isLoopback(config.server.host) && !config.auth.allowAnonymousWrites) {
+    // Anonymous access beyond public reads (writes, or reads of private storages) on an address others
+    // can reach must be asked for in so many words.
+    const open = openAnonymousGrants(config.auth.anonymousGrants, config.storages);
+    if (open.length > 0 && !isLoopback(config.server.host) && !config.auth.allowAnonymousWrites) {
       ctx.addIssue({
         code: 'custom',
         path: ['auth', 'anonymousGrants'],
-        message: `grants ${writes.join(', ')} to anyone without credentials on ${config.server.host}; set auth.allowAnonymousWrites: true if that is really intended`,
+        message: `grants ${open.join(', ')} to anyone without credentials on ${config.server.host}; set auth.allowAnonymousWrites: true if that is really intended`,
       });
     }
   });

@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
+import { originMatcher } from '../auth/origins.ts';
 import type { CorsConfig } from '../config/auth-schema.ts';
 
 /**
@@ -7,9 +8,17 @@ import type { CorsConfig } from '../config/auth-schema.ts';
  * POST, PUT and ranged GET, and the response headers a frontend needs to read (ETag for caching and
  * conditional requests, Content-Range for resumable downloads, Content-Disposition for filenames).
  */
+/** @fastify/cors's origin callback over the shared matcher (an allowed origin is echoed back). */
+function allowedBy(
+  config: CorsConfig,
+): (origin: string | undefined, done: (error: null, allow: boolean) => void) => void {
+  const allowed = originMatcher(config.origins);
+  return (origin, done) => done(null, origin !== undefined && allowed(origin));
+}
+
 export async function registerCors(app: FastifyInstance, config: CorsConfig): Promise<void> {
   await app.register(cors, {
-    origin: config.origins.includes('*') ? '*' : config.origins,
+    origin: config.origins.includes('*') ? '*' : allowedBy(config),
     credentials: config.credentials,
     methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
     allowedHeaders: [

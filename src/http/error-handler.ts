@@ -68,7 +68,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   } else {
     // Reported on the request's one completion line (access-log.ts); a server error also gets a line
     // of its own at error level, with its cause and stack.
-    logOnCompletion(request, { code: error.code, reason: error.message });
+    logOnCompletion(request, {
+      code: error.code,
+      reason: error.message,
+      ...(error.diagnostic !== undefined && { diagnostic: error.diagnostic }),
+    });
     if (!error.isClientError)
       request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
   }

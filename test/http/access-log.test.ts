@@ -16,6 +16,8 @@ const stowage = useStowage({
   buckets: ['docs'],
   storages: (buckets) => ({
     docs: { driver: 's3', bucket: buckets.docs!, allowedTypes: ['image/png'] },
+    // Private local storage: its links are served (and logged) by Stowage itself.
+    files: { driver: 'local', access: 'private' },
     // S3 refuses this storage's signatures: a server-side failure (502) on demand.
     refused: {
       driver: 's3',
@@ -26,7 +28,9 @@ const stowage = useStowage({
       },
     },
   }),
-  config: { auth: { apiKeys: [{ name: 'writer', hash: sha(KEY), grants: ['docs:*', 'refused:*'] }] } },
+  config: {
+    auth: { apiKeys: [{ name: 'writer', hash: sha(KEY), grants: ['docs:*', 'refused:*', 'files:*'] }] },
+  },
 });
 
 interface Line {
@@ -123,5 +127,26 @@ describe('access log', () => {
     expect(lines[0]).toMatchObject({ res: { statusCode: 401 }, code: 'UNAUTHORIZED' });
     expect(lines[0]).not.toHaveProperty('principal');
     expect(JSON.stringify(lines)).not.toContain('wrong-key');
+  });
+
+  it('a link whose signature name is percent-encoded still works, and its signature is not logged', async () => {
+    await putAndLines('files/objects/linked.png', png(500), 201);
+    const issued = await fetch(`${stowage.url}/v1/storages/files/urls`, {
+      method: 'POST',
+      body: JSON.stringify({ key: 'linked.png' }),
+      headers: { 'content-type': 'application/json', ...auth },
+    });
+    const { url } = (await issued.json()) as { url: string };
+    const signature = new URL(url).searchParams.get('signature') ?? '';
+    expect(signature).not.toBe('');
+    // `%73` is "s": the query parser reads the same link, a name-matching redaction would not.
+    const encoded = url.replace('signature=', '%73ignature=');
+    const response = await fetch(encoded);
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+    const lines = await settledLinesOf(response.headers.get('x-request-id') ?? '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.req?.url).toContain('%73ignature=[REDACTED]');
+    expect(stowage.logs.join('\n')).not.toContain(signature);
   });
 });

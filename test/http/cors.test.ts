@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
 import { useStowage } from '../support/stowage.ts';
 
 /** Browser access: preflights and actual responses for an allowed and a foreign origin. */
@@ -62,5 +63,47 @@ describe('CORS', () => {
     for (const header of ['etag', 'content-range', 'content-disposition', 'location'])
       expect(exposed).toContain(header);
     expect(await ranged.text()).toBe('hello');
+  });
+});
+
+describe('CORS in the embedded default', () => {
+  const open = useStowage({
+    storages: () => ({ media: { driver: 'local', access: 'public' } }),
+    config: { auth: embeddedDefaultConfig.auth },
+  });
+  const preflightFrom = (origin: string) =>
+    fetch(`${open.url}/v1/storages/media/objects`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+
+  it('answers a preflight from a dev server on any loopback port (http://localhost:5173 …)', async () => {
+    for (const origin of [
+      'http://localhost:5173',
+      'http://127.0.0.1:3000',
+      'http://[::1]:8081',
+      'http://localhost',
+    ]) {
+      const response = await preflightFrom(origin);
+      expect(response.status, origin).toBe(204);
+      expect(response.headers.get('access-control-allow-origin'), origin).toBe(origin);
+      expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    }
+  });
+
+  it('gives other origins no CORS permission', async () => {
+    for (const origin of [
+      'https://localhost:5173',
+      'http://localhost.evil.test:5173',
+      'http://127.0.0.2:3000',
+      'null',
+    ]) {
+      const response = await preflightFrom(origin);
+      expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeAccess } from '../../src/auth/describe-access.ts';
 import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import { formatSize, parseDurationSeconds, parseSize } from '../../src/config/units.ts';
@@ -186,16 +187,51 @@ describe('access settings', () => {
       }),
     ).toEqual([]);
     expect(
-      problemsOf({ storages, server: { host: '0.0.0.0' }, auth: { anonymousGrants: ['media:read'] } }),
-    ).toEqual([]);
-    expect(
       problemsOf({ storages, server: { host: '127.0.0.1' }, auth: { anonymousGrants: ['*:*'] } }),
     ).toEqual([]);
+  });
+
+  it('anonymous reads of a private storage need the same opt-in, and are OPEN at startup', () => {
+    const mixed = { media: { driver: 'local', access: 'public' }, docs: { driver: 'local' } };
+    const on = (host: string, anonymousGrants: string[], allowAnonymousWrites = false) => ({
+      storages: mixed,
+      server: { host },
+      auth: { anonymousGrants, allowAnonymousWrites },
+    });
+    for (const grants of [['*:read'], ['docs:read']])
+      expect(problemsOf(on('0.0.0.0', grants)), grants.join()).toEqual([
+        expect.stringMatching(
+          /^auth\.anonymousGrants: grants .*:read to anyone without credentials on 0\.0\.0\.0/,
+        ),
+      ]);
+    expect(problemsOf(on('0.0.0.0', ['*:read'], true))).toEqual([]);
+    // Reading a public storage is open to anyone anyway: granting it changes nothing.
+    expect(problemsOf(on('0.0.0.0', ['media:read']))).toEqual([]);
+    const open = parseConfig(on('0.0.0.0', ['*:read'], true), {});
+    expect(describeAccess(open)).toMatch(/^access: OPEN — anonymous requests may \*:read/);
+    expect(describeAccess(parseConfig(on('0.0.0.0', ['media:read']), {}))).not.toContain('OPEN');
   });
 
   it('the embedded default is open only because it listens on loopback; HOST=0.0.0.0 makes it refuse', () => {
     expect(parseConfig(embeddedDefaultConfig, {}).auth.anonymousGrants).toEqual(['*:*']);
     expect(() => parseConfig(embeddedDefaultConfig, { HOST: '0.0.0.0' })).toThrow(/allowAnonymousWrites/);
+  });
+
+  it('the embedded default allows loopback origins on any port; CORS_ORIGINS replaces them in any config', () => {
+    expect(parseConfig(embeddedDefaultConfig, {}).auth.cors?.origins).toEqual([
+      'http://localhost:*',
+      'http://127.0.0.1:*',
+      'http://[::1]:*',
+    ]);
+    const env = { CORS_ORIGINS: ' https://app.example.test, http://localhost:* ,' };
+    expect(parseConfig(embeddedDefaultConfig, env).auth.cors?.origins).toEqual([
+      'https://app.example.test',
+      'http://localhost:*',
+    ]);
+    expect(parseConfig({ storages }, env).auth.cors).toMatchObject({
+      origins: ['https://app.example.test', 'http://localhost:*'],
+    });
+    expect(problemsOf({ storages }, { CORS_ORIGINS: 'ftp://files.example.test' })).toHaveLength(1);
   });
 
   it('validates grants, key hashes, JWT and CORS settings', () => {

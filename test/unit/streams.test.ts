@@ -74,4 +74,14 @@ describe('log redaction', () => {
     expect(redacted).toContain('X-Amz-Algorithm=AWS4');
     expect(redacted).toContain('expires=5');
   });
+
+  it('masks secret names the query parser decodes (%73ignature, X-Amz-%53ignature, +), whatever the case', () => {
+    const url =
+      '/v1/links/p/k?expires=5&%73ignature=s1&X-Amz-%53ignature=s2&SIG%6eATURE=s3&%74oken+=s4&x=%ZZ';
+    const redacted = redactUrl(url);
+    expect(redacted).not.toMatch(/s1|s2|s3/);
+    expect(redacted).toBe(
+      '/v1/links/p/k?expires=5&%73ignature=[REDACTED]&X-Amz-%53ignature=[REDACTED]&SIG%6eATURE=[REDACTED]&%74oken+=s4&x=%ZZ',
+    );
+  });
 });
