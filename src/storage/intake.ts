@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
-import { AppError, isAppError } from '../errors.ts';
+import { asClientAbort } from './client-abort.ts';
 import { isSafeInline, resolveContentType } from './content-type.ts';
 import type { ObjectMetadata } from './driver.ts';
 import { chooseExtension, generateKey, sanitizeFilename } from './keys.ts';
@@ -107,30 +107,3 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
 
 const prematureClose = () =>
   Object.assign(new Error('the body was closed before it was read'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-
-const abortCodes = new Set([
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'FST_MP_PREMATURE_CLOSE',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ABORT_ERR',
-]);
-
-/** A body that died because the client went away is the client's doing, not a server error. */
-function asClientAbort(error: unknown): unknown {
-  if (isAppError(error)) return error;
-  const code = (error as { code?: string } | undefined)?.code;
-  const name = (error as { name?: string } | undefined)?.name;
-  if (
-    (code && abortCodes.has(code)) ||
-    name === 'AbortError' ||
-    (error as Error | undefined)?.message === 'aborted'
-  ) {
-    return new AppError(
-      'CLIENT_CLOSED_REQUEST',
-      'the client closed the connection before the upload finished',
-      { cause: error },
-    );
-  }
-  return error;
-}

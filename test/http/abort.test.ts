@@ -61,6 +61,16 @@ async function eventuallyEmpty(bucket: string) {
   }
 }
 
+/** The log lines written since line `from`, once one of them matches (or after 10 s). */
+async function logLinesUntil(from: number, done: (line: string) => boolean): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = stowage.logs.slice(from);
+    if (lines.some(done) || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('client aborts', () => {
   it('a raw PUT dropped after several S3 parts leaves no object and no multipart upload', async () => {
     await abortAfter(
@@ -99,6 +109,30 @@ describe('client aborts', () => {
       100_000,
       60 * 2 ** 20,
     );
+    expect(await eventuallyEmpty(stowage.buckets.uploads!)).toEqual({ keys: [], uploads: [] });
+  });
+
+  it('a form dropped before its first file part is an info-level CLIENT_CLOSED_REQUEST, not a 500', async () => {
+    const boundary = 'EarlyAbortBoundary5678';
+    // Half of a non-file field: the parser is mid-form, no file part has started.
+    const preamble = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhalf a ti`,
+    );
+    const seen = stowage.logs.length;
+    await abortAfter(
+      'POST',
+      '/v1/storages/uploads/objects',
+      { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      preamble,
+      preamble.length,
+      10_000,
+    );
+    const lines = await logLinesUntil(seen, (line) => /CLIENT_CLOSED_REQUEST|INTERNAL_ERROR/.test(line));
+    expect(lines.filter((line) => /INTERNAL_ERROR|"status":500|"statusCode":500/.test(line))).toEqual([]);
+    const closed = lines.map((line) => JSON.parse(line) as { level: number; code?: string });
+    expect(closed.filter((line) => line.code === 'CLIENT_CLOSED_REQUEST').map((line) => line.level)).toEqual([
+      30,
+    ]);
     expect(await eventuallyEmpty(stowage.buckets.uploads!)).toEqual({ keys: [], uploads: [] });
   });
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { describePrincipal } from '../../auth/principal.ts';
 import { AppError, isAppError } from '../../errors.ts';
+import { asClientAbort } from '../../storage/client-abort.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey, type Storage } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
@@ -87,7 +88,9 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         }
       } catch (error) {
         await removeAll(request.log, storage, stored);
-        throw asMultipartError(error);
+        // The parser's own read of the request fails too when the client leaves between file parts
+        // (or before the first one): Node's "aborted" (ECONNRESET), which is no server error.
+        throw asMultipartError(asClientAbort(error));
       } finally {
         ticket.release();
       }
