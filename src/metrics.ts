@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { isAppError } from './errors.ts';
+import { isClientAbort } from './storage/client-abort.ts';
 import type { StorageDriver } from './storage/driver.ts';
 import type { Storage } from './storage/storage.ts';
 
@@ -99,13 +100,16 @@ export function backendFailure(
   error: unknown,
   method: string,
 ): { operation: string; code: string; error: string } | undefined {
+  // A body whose client went away reaches the driver as the body's own error (Node's "aborted",
+  // a premature close), untranslated: that is the client leaving, not the backend failing.
+  if (isClientAbort(error)) return undefined;
   if (!isAppError(error)) {
     // Untranslated: the error handler will answer INTERNAL_ERROR.
     const name = (error as { name?: unknown } | undefined)?.name;
     return { operation: method, code: labelSafe(name, 'Unknown'), error: 'INTERNAL_ERROR' };
   }
   const details = (error.details ?? {}) as { operation?: unknown; s3Code?: unknown; code?: unknown };
-  if (error.code === 'CLIENT_CLOSED_REQUEST' || details.operation === undefined) return undefined;
+  if (details.operation === undefined) return undefined;
   return {
     operation: labelSafe(details.operation, method),
     code: labelSafe(details.s3Code ?? details.code, 'Unknown'),
@@ -114,11 +118,8 @@ export function backendFailure(
 }
 
 function uploadOutcome(error: unknown): 'refused' | 'aborted' | 'failed' {
-  if (isAppError(error)) {
-    if (error.code === 'CLIENT_CLOSED_REQUEST') return 'aborted';
-    if (error.isClientError) return 'refused';
-  }
-  return 'failed';
+  if (isClientAbort(error)) return 'aborted';
+  return isAppError(error) && error.isClientError ? 'refused' : 'failed';
 }
 
 /** The driver with every call observed; behaviour and results are unchanged. */

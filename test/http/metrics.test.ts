@@ -16,6 +16,7 @@ const stowage = useStowage({
   storages: (buckets) => ({
     media: { driver: 's3', bucket: buckets.media!, access: 'public', allowedTypes: ['image/*'] },
     docs: { driver: 's3', bucket: buckets.docs!, maxFileSize: '1MiB' },
+    scratch: { driver: 'local', maxFileSize: '1MiB' },
     denied: {
       driver: 's3',
       bucket: buckets.docs!,
@@ -75,6 +76,26 @@ function sampleValue(samples: Sample[], name: string, labels: Record<string, str
   );
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} series`);
   return found[0]?.value ?? 0;
+}
+
+/** The sum of every series of `name` carrying (at least) these labels. */
+function sumOf(samples: Sample[], name: string, labels: Record<string, string>): number {
+  return samples
+    .filter(
+      (sample) =>
+        sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    )
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/** Scrapes until the storage has `count` uploads in flight (the server sees a client's bytes or its leaving late). */
+async function untilInFlight(storage: string, count: number): Promise<number> {
+  let inFlight = -1;
+  for (let attempt = 0; attempt < 100 && inFlight !== count; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    inFlight = sampleValue((await scrape()).samples, 'stowage_uploads_in_flight', { storage });
+  }
+  return inFlight;
 }
 
 const delta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string> = {}) =>
@@ -168,16 +189,37 @@ describe('metrics', () => {
   it('shows an upload in flight while its body is still arriving', async () => {
     const slow = slowUpload(stowage.url, '/v1/storages/docs/objects/slow.bin', 200_000);
     await slow.send(100_000);
-    let inFlight = 0;
-    for (let attempt = 0; attempt < 50 && inFlight === 0; attempt++) {
-      inFlight = sampleValue((await scrape()).samples, 'stowage_uploads_in_flight', { storage: 'docs' });
-      if (inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(inFlight).toBe(1);
+    expect(await untilInFlight('docs', 1)).toBe(1);
     await slow.send(100_000);
     slow.finish();
     expect((await slow.response).status).toBe(201);
     expect(sampleValue((await scrape()).samples, 'stowage_uploads_in_flight', { storage: 'docs' })).toBe(0);
+  });
+
+  it('counts a client that leaves mid-upload as aborted, not as a failed upload or a backend error', async () => {
+    const before = (await scrape()).samples;
+    for (const storage of ['docs', 'scratch']) {
+      const slow = slowUpload(stowage.url, `/v1/storages/${storage}/objects/left/${storage}.bin`, 600_000);
+      await slow.send(200_000);
+      expect(await untilInFlight(storage, 1)).toBe(1);
+      slow.abort();
+      expect((await slow.response).status).toBe(0);
+      expect(await untilInFlight(storage, 0)).toBe(0);
+    }
+    const after = (await scrape()).samples;
+    for (const storage of ['docs', 'scratch']) {
+      const outcome = (name: string) =>
+        delta(before, after, 'stowage_upload_duration_seconds_count', { storage, outcome: name });
+      expect({ storage, aborted: outcome('aborted'), failed: outcome('failed') }).toEqual({
+        storage,
+        aborted: 1,
+        failed: 0,
+      });
+      const errors = (labels: Record<string, string>) =>
+        sumOf(after, 'stowage_backend_errors_total', { storage, ...labels }) -
+        sumOf(before, 'stowage_backend_errors_total', { storage, ...labels });
+      expect({ storage, backendErrors: errors({}) }).toEqual({ storage, backendErrors: 0 });
+    }
   });
 
   it('counts S3 refusals by operation and S3 code, and the failed upload', async () => {
