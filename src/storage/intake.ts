@@ -10,6 +10,7 @@ import { chooseExtension, generateKey, sanitizeFilename } from './keys.ts';
 import { Meter, tooLarge } from './meter.ts';
 import { peek } from './peek.ts';
 import { backendKey, type Storage } from './storage.ts';
+import { type WriteSink, writeOutcome } from './writes.ts';
 
 /**
  * The write path shared by multipart uploads and raw PUTs: sniff the first bytes, decide type and
@@ -35,6 +36,8 @@ export interface IncomingFile {
   keyPrefix?: string;
   contentLength?: number;
   signal?: AbortSignal;
+  /** Where this write's outcome goes instead of the storage's sink (an all-or-nothing batch). */
+  report?: WriteSink;
 }
 
 export interface StoredObject {
@@ -50,6 +53,9 @@ export interface StoredObject {
 
 export async function storeObject(storage: Storage, file: IncomingFile): Promise<StoredObject> {
   const { profile, driver } = storage;
+  const report = file.report ?? storage.reportWrite;
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     if (file.contentLength !== undefined && file.contentLength > profile.maxFileSize)
       throw tooLarge(profile.maxFileSize);
@@ -89,6 +95,7 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
       ...(file.signal !== undefined && { signal: file.signal }),
     });
     await flowing;
+    report?.({ outcome: 'stored', seconds: seconds(), bytes: result.size });
     return {
       storage: storage.name,
       key,
@@ -101,6 +108,8 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
     };
   } catch (error) {
     if (!file.body.destroyed) file.body.destroy();
+    // Refusals before the driver is called (size announced too large, type not allowed) count too.
+    report?.({ outcome: writeOutcome(error), seconds: seconds(), bytes: 0 });
     throw asClientAbort(error);
   }
 }

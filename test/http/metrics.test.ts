@@ -98,6 +98,9 @@ async function untilInFlight(storage: string, count: number): Promise<number> {
   return inFlight;
 }
 
+const sumDelta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string>) =>
+  sumOf(after, name, labels) - sumOf(before, name, labels);
+
 const delta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string> = {}) =>
   sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
@@ -120,6 +123,12 @@ describe('metrics', () => {
     });
     expect(put.status).toBe(201);
     expect((await fetch(`${stowage.url}/v1/storages/docs/objects/reports/q1.pdf`)).status).toBe(200);
+    const again = await fetch(`${stowage.url}/v1/storages/docs/objects/reports/q1.pdf`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/pdf' },
+      body: new Uint8Array(pdf(4000)),
+    });
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('OBJECT_EXISTS');
     expect((await fetch(`${stowage.url}/v1/storages/docs/objects/reports/missing.pdf`)).status).toBe(404);
     expect(
       (await upload('docs', form({ name: 'big.pdf', type: 'application/pdf', data: pdf(2 * 2 ** 20) })))
@@ -151,9 +160,10 @@ describe('metrics', () => {
     expect(
       delta(before, after, 'stowage_upload_duration_seconds_count', { storage: 'docs', outcome: 'stored' }),
     ).toBe(1);
+    // The 2 MiB file, and the create-only PUT onto an existing key.
     expect(
       delta(before, after, 'stowage_upload_duration_seconds_count', { storage: 'docs', outcome: 'refused' }),
-    ).toBe(1);
+    ).toBe(2);
     expect(sampleValue(after, 'stowage_uploads_in_flight', { storage: 'media' })).toBe(0);
     expect(delta(before, after, 'stowage_presigned_urls_total', { storage: 'docs' })).toBe(1);
 
@@ -162,6 +172,7 @@ describe('metrics', () => {
     expect(requests('POST', '/v1/storages/:storage/objects', '201')).toBe(1);
     expect(requests('POST', '/v1/storages/:storage/objects', '413')).toBe(1);
     expect(requests('PUT', '/v1/storages/:storage/objects/*', '201')).toBe(1);
+    expect(requests('PUT', '/v1/storages/:storage/objects/*', '409')).toBe(1);
     expect(requests('GET', '/v1/storages/:storage/objects/*', '200')).toBe(1);
     expect(requests('GET', '/v1/storages/:storage/objects/*', '404')).toBe(1);
     expect(requests('POST', '/v1/storages/:storage/urls', '200')).toBe(1);
@@ -172,15 +183,9 @@ describe('metrics', () => {
     // Route patterns only: no key, no raw URL ever becomes a label value.
     expect(text).not.toMatch(/q1\.pdf|missing\.pdf|no\/such/);
 
-    // A missing object is S3 answering 404 to GetObject.
-    expect(
-      delta(before, after, 'stowage_backend_errors_total', {
-        storage: 'docs',
-        operation: 'GetObject',
-        code: 'NoSuchKey',
-        error: 'OBJECT_NOT_FOUND',
-      }),
-    ).toBe(1);
+    // S3's ordinary answers are no backend failures: 404 to GetObject for the missing object, 412 to
+    // the create-only write onto an existing key.
+    expect(sumDelta(before, after, 'stowage_backend_errors_total', { storage: 'docs' })).toBe(0);
     // Node's default process metrics, in this app's own registry.
     expect(sampleValue(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(sampleValue(after, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
@@ -215,11 +220,27 @@ describe('metrics', () => {
         aborted: 1,
         failed: 0,
       });
-      const errors = (labels: Record<string, string>) =>
-        sumOf(after, 'stowage_backend_errors_total', { storage, ...labels }) -
-        sumOf(before, 'stowage_backend_errors_total', { storage, ...labels });
-      expect({ storage, backendErrors: errors({}) }).toEqual({ storage, backendErrors: 0 });
+      const backendErrors = sumDelta(before, after, 'stowage_backend_errors_total', { storage });
+      expect({ storage, backendErrors }).toEqual({ storage, backendErrors: 0 });
     }
+  });
+
+  it('counts a refused type as refused, and files an all-or-nothing upload removed again as refused, not stored', async () => {
+    const before = (await scrape()).samples;
+    const keysBefore = await stowage.backend('media').keys();
+    const mixed = form(
+      { name: 'ok.png', type: 'image/png', data: png(3000) },
+      { name: 'report.pdf', type: 'application/pdf', data: pdf(3000) },
+    );
+    const response = await upload('media', mixed);
+    expect(response.status).toBe(415);
+    expect(await stowage.backend('media').keys()).toEqual(keysBefore);
+    const after = (await scrape()).samples;
+    const outcome = (name: string) =>
+      delta(before, after, 'stowage_upload_duration_seconds_count', { storage: 'media', outcome: name });
+    expect({ stored: outcome('stored'), refused: outcome('refused') }).toEqual({ stored: 0, refused: 2 });
+    expect(delta(before, after, 'stowage_upload_bytes_total', { storage: 'media' })).toBe(0);
+    expect(delta(before, after, 'stowage_upload_size_bytes_count', { storage: 'media' })).toBe(0);
   });
 
   it('counts S3 refusals by operation and S3 code, and the failed upload', async () => {

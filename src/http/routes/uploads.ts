@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../../errors.ts';
 import { asClientAbort } from '../../storage/client-abort.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey, type Storage } from '../../storage/storage.ts';
+import { WriteBatch } from '../../storage/writes.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
@@ -48,6 +49,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       }
       const { maxFiles, maxFileSize } = storage.profile;
       const stored: StoredObject[] = [];
+      const writes = new WriteBatch(storage.reportWrite);
       const declared = Number(request.headers['content-length']);
       const ticket = await context.uploads.admit(
         storage,
@@ -83,11 +85,14 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
               filename: part.filename,
               keyPrefix: scope.keyPrefix,
               signal: ticket.signal,
+              report: writes.add,
             }),
           );
         }
+        writes.commit();
       } catch (error) {
         await removeAll(request.log, storage, stored);
+        writes.rollback();
         // The parser's own read of the request fails too when the client leaves between file parts
         // (or before the first one): Node's "aborted" (ECONNRESET), which is no server error.
         throw asMultipartError(asClientAbort(error));
