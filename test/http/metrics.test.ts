@@ -2,6 +2,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLinks } from '../../src/storage/registry.ts';
+import { dropUpload } from '../support/dropped-upload.ts';
 import { form, pdf, png } from '../support/payloads.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
@@ -203,26 +204,31 @@ describe('metrics', () => {
 
   it('counts a client that leaves mid-upload as aborted, not as a failed upload or a backend error', async () => {
     const before = (await scrape()).samples;
-    for (const storage of ['docs', 'scratch']) {
-      const slow = slowUpload(stowage.url, `/v1/storages/${storage}/objects/left/${storage}.bin`, 600_000);
-      await slow.send(200_000);
-      expect(await untilInFlight(storage, 1)).toBe(1);
-      slow.abort();
-      expect((await slow.response).status).toBe(0);
-      expect(await untilInFlight(storage, 0)).toBe(0);
-    }
+    const seen = stowage.logs.length;
+    for (const storage of ['docs', 'scratch'])
+      for (const kind of ['put', 'form'] as const) {
+        const path = `/v1/storages/${storage}/objects${kind === 'put' ? `/left/${storage}.bin` : ''}`;
+        const upload = { kind, path, size: 600_000, dropAfter: 200_000 };
+        // Dropped while the server is writing the file: in flight, its body cut short.
+        const dropped = await dropUpload(stowage.url, upload, {
+          beforeDrop: () => untilInFlight(storage, 1),
+        });
+        expect(dropped.answeredEarly).toBeUndefined();
+        expect(await untilInFlight(storage, 0)).toBe(0);
+      }
     const after = (await scrape()).samples;
     for (const storage of ['docs', 'scratch']) {
       const outcome = (name: string) =>
         delta(before, after, 'stowage_upload_duration_seconds_count', { storage, outcome: name });
       expect({ storage, aborted: outcome('aborted'), failed: outcome('failed') }).toEqual({
         storage,
-        aborted: 1,
+        aborted: 2,
         failed: 0,
       });
       const backendErrors = sumDelta(before, after, 'stowage_backend_errors_total', { storage });
       expect({ storage, backendErrors }).toEqual({ storage, backendErrors: 0 });
     }
+    expect(stowage.logs.slice(seen).filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
   });
 
   it('counts a refused type as refused, and files an all-or-nothing upload removed again as refused, not stored', async () => {
