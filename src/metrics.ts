@@ -1,7 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { isAppError } from './errors.ts';
+import { isClientAbort } from './storage/client-abort.ts';
 import type { StorageDriver } from './storage/driver.ts';
 import type { Storage } from './storage/storage.ts';
+import type { WriteSink } from './storage/writes.ts';
 
 /**
  * Prometheus metrics, one Registry per app (never prom-client's global one), so a process — or a test
@@ -58,7 +60,9 @@ export function createMetrics(): Metrics {
     }),
     uploadDuration: new Histogram({
       name: 'stowage_upload_duration_seconds',
-      help: 'Time the backend write of one object took, by storage and outcome (stored, refused, aborted, failed).',
+      help:
+        'Time one file write took, from its first byte to the backend answer, by storage and outcome ' +
+        '(stored, refused, aborted, failed; files removed by an all-or-nothing rollback are refused).',
       labelNames: ['storage', 'outcome'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
       registers,
@@ -73,7 +77,8 @@ export function createMetrics(): Metrics {
       name: 'stowage_backend_errors_total',
       help:
         'Failed backend operations, by storage, operation (S3 API call, e.g. PutObject), backend code ' +
-        '(e.g. AccessDenied, NoSuchKey, ECONNREFUSED) and the error code clients saw.',
+        '(e.g. AccessDenied, ECONNREFUSED) and the error code clients saw; ordinary answers (no such ' +
+        'key, key exists, precondition failed) are not failures.',
       labelNames: ['storage', 'operation', 'code', 'error'],
       registers,
     }),
@@ -99,26 +104,24 @@ export function backendFailure(
   error: unknown,
   method: string,
 ): { operation: string; code: string; error: string } | undefined {
+  // A body whose client went away reaches the driver as the body's own error (Node's "aborted",
+  // a premature close), untranslated: that is the client leaving, not the backend failing.
+  if (isClientAbort(error)) return undefined;
   if (!isAppError(error)) {
     // Untranslated: the error handler will answer INTERNAL_ERROR.
     const name = (error as { name?: unknown } | undefined)?.name;
     return { operation: method, code: labelSafe(name, 'Unknown'), error: 'INTERNAL_ERROR' };
   }
+  // The backend answering the client's question (no such key, the key exists, a precondition or range
+  // that does not hold, a concurrent write): the client gets a 4xx and the backend is healthy.
+  if (error.isClientError) return undefined;
   const details = (error.details ?? {}) as { operation?: unknown; s3Code?: unknown; code?: unknown };
-  if (error.code === 'CLIENT_CLOSED_REQUEST' || details.operation === undefined) return undefined;
+  if (details.operation === undefined) return undefined;
   return {
     operation: labelSafe(details.operation, method),
     code: labelSafe(details.s3Code ?? details.code, 'Unknown'),
     error: error.code,
   };
-}
-
-function uploadOutcome(error: unknown): 'refused' | 'aborted' | 'failed' {
-  if (isAppError(error)) {
-    if (error.code === 'CLIENT_CLOSED_REQUEST') return 'aborted';
-    if (error.isClientError) return 'refused';
-  }
-  return 'failed';
 }
 
 /** The driver with every call observed; behaviour and results are unchanged. */
@@ -136,16 +139,8 @@ export function instrumentDriver(storage: string, driver: StorageDriver, metrics
     kind: driver.kind,
     async put(input) {
       metrics.uploadsInFlight.inc({ storage });
-      const stop = metrics.uploadDuration.startTimer({ storage });
       try {
-        const result = await observe('put', () => driver.put(input));
-        stop({ outcome: 'stored' });
-        metrics.uploadBytes.inc({ storage }, result.size);
-        metrics.uploadSize.observe({ storage }, result.size);
-        return result;
-      } catch (error) {
-        stop({ outcome: uploadOutcome(error) });
-        throw error;
+        return await observe('put', () => driver.put(input));
       } finally {
         metrics.uploadsInFlight.dec({ storage });
       }
@@ -165,7 +160,20 @@ export function instrumentDriver(storage: string, driver: StorageDriver, metrics
   };
 }
 
-/** The same storages, each with an instrumented driver; per-storage series start at zero. */
+/**
+ * What became of each file (reported by the write path, src/storage/writes.ts, once its request is
+ * decided): a file an all-or-nothing upload removed again is reported as refused, never as stored.
+ */
+function recordWrites(storage: string, metrics: Metrics): WriteSink {
+  return ({ outcome, seconds, bytes }) => {
+    metrics.uploadDuration.observe({ storage, outcome }, seconds);
+    if (outcome !== 'stored') return;
+    metrics.uploadBytes.inc({ storage }, bytes);
+    metrics.uploadSize.observe({ storage }, bytes);
+  };
+}
+
+/** The same storages, each with an instrumented driver and write sink; per-storage series start at zero. */
 export function instrumentStorages(
   storages: ReadonlyMap<string, Storage>,
   metrics: Metrics,
@@ -175,7 +183,11 @@ export function instrumentStorages(
     metrics.uploadBytes.inc({ storage: name }, 0);
     metrics.uploadsInFlight.set({ storage: name }, 0);
     metrics.presignedUrls.inc({ storage: name }, 0);
-    instrumented.set(name, { ...storage, driver: instrumentDriver(name, storage.driver, metrics) });
+    instrumented.set(name, {
+      ...storage,
+      driver: instrumentDriver(name, storage.driver, metrics),
+      reportWrite: recordWrites(name, metrics),
+    });
   }
   return instrumented;
 }

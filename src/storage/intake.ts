@@ -3,13 +3,14 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
-import { AppError, isAppError } from '../errors.ts';
+import { asClientAbort } from './client-abort.ts';
 import { isSafeInline, resolveContentType } from './content-type.ts';
 import type { ObjectMetadata } from './driver.ts';
 import { chooseExtension, generateKey, sanitizeFilename } from './keys.ts';
 import { Meter, tooLarge } from './meter.ts';
 import { peek } from './peek.ts';
 import { backendKey, type Storage } from './storage.ts';
+import { type WriteSink, writeOutcome } from './writes.ts';
 
 /**
  * The write path shared by multipart uploads and raw PUTs: sniff the first bytes, decide type and
@@ -35,6 +36,8 @@ export interface IncomingFile {
   keyPrefix?: string;
   contentLength?: number;
   signal?: AbortSignal;
+  /** Where this write's outcome goes instead of the storage's sink (an all-or-nothing batch). */
+  report?: WriteSink;
 }
 
 export interface StoredObject {
@@ -50,6 +53,9 @@ export interface StoredObject {
 
 export async function storeObject(storage: Storage, file: IncomingFile): Promise<StoredObject> {
   const { profile, driver } = storage;
+  const report = file.report ?? storage.reportWrite;
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     if (file.contentLength !== undefined && file.contentLength > profile.maxFileSize)
       throw tooLarge(profile.maxFileSize);
@@ -89,6 +95,7 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
       ...(file.signal !== undefined && { signal: file.signal }),
     });
     await flowing;
+    report?.({ outcome: 'stored', seconds: seconds(), bytes: result.size });
     return {
       storage: storage.name,
       key,
@@ -101,36 +108,11 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
     };
   } catch (error) {
     if (!file.body.destroyed) file.body.destroy();
+    // Refusals before the driver is called (size announced too large, type not allowed) count too.
+    report?.({ outcome: writeOutcome(error), seconds: seconds(), bytes: 0 });
     throw asClientAbort(error);
   }
 }
 
 const prematureClose = () =>
   Object.assign(new Error('the body was closed before it was read'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-
-const abortCodes = new Set([
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'FST_MP_PREMATURE_CLOSE',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ABORT_ERR',
-]);
-
-/** A body that died because the client went away is the client's doing, not a server error. */
-function asClientAbort(error: unknown): unknown {
-  if (isAppError(error)) return error;
-  const code = (error as { code?: string } | undefined)?.code;
-  const name = (error as { name?: string } | undefined)?.name;
-  if (
-    (code && abortCodes.has(code)) ||
-    name === 'AbortError' ||
-    (error as Error | undefined)?.message === 'aborted'
-  ) {
-    return new AppError(
-      'CLIENT_CLOSED_REQUEST',
-      'the client closed the connection before the upload finished',
-      { cause: error },
-    );
-  }
-  return error;
-}

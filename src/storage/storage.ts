@@ -1,12 +1,15 @@
 import type { StorageProfileConfig } from '../config/schema.ts';
 import { AppError } from '../errors.ts';
 import type { StorageDriver } from './driver.ts';
+import type { WriteSink } from './writes.ts';
 
 /** A named storage: its validated profile and the driver that reaches its bucket or directory. */
 export interface Storage {
   readonly name: string;
   readonly profile: StorageProfileConfig;
   readonly driver: StorageDriver;
+  /** Where the write path reports each file write's outcome (the metrics); none when not observed. */
+  readonly reportWrite?: WriteSink;
 }
 
 const MAX_BACKEND_KEY_BYTES = 1024; // S3's limit, which the local driver keeps too

@@ -17,6 +17,8 @@ const REFUSALS: Array<{
   files: () => FilePart[];
   status: number;
   code: string;
+  /** What the error must say besides its code (`details`, message). */
+  says?: { message?: RegExp; details?: Record<string, unknown> };
 }> = [
   {
     title: '413 for a file one byte over the limit',
@@ -24,6 +26,7 @@ const REFUSALS: Array<{
     files: () => [{ name: 'big.png', type: 'image/png', data: png(64 * 1024 + 1) }],
     status: 413,
     code: 'PAYLOAD_TOO_LARGE',
+    says: { details: { maxFileSize: 64 * 1024, file: { field: 'file', index: 0, filename: 'big.png' } } },
   },
   {
     title: '413 for a file that exceeds the limit only after megabytes were written (several S3 parts)',
@@ -59,16 +62,19 @@ const REFUSALS: Array<{
     files: () => [1, 2, 3].map((n) => ({ name: `${n}.png`, type: 'image/png', data: png(1000) })),
     status: 413,
     code: 'TOO_MANY_FILES',
+    says: { message: /at most 2 files per request/, details: { maxFiles: 2 } },
   },
   {
     title: 'a refused second file undoes the first (all or nothing)',
     storage: 'images',
     files: () => [
-      { name: 'ok.png', type: 'image/png', data: png(1000) },
-      { name: 'bad.txt', type: 'text/plain', data: text('no') },
+      { field: 'photo', name: 'ok.png', type: 'image/png', data: png(1000) },
+      { field: 'notes', name: 'bad.txt', type: 'text/plain', data: text('no') },
     ],
     status: 415,
     code: 'UNSUPPORTED_MEDIA_TYPE',
+    // The refused file is named: its field, its position among the files, its filename.
+    says: { details: { file: { field: 'notes', index: 1, filename: 'bad.txt' } } },
   },
 ];
 
@@ -87,11 +93,13 @@ for (const driver of DRIVERS)
       expect(await contents(stowage.backend(storage))).toEqual({ keys: [], leftovers: [] });
     }
 
-    for (const { title, storage, files, status, code } of REFUSALS)
+    for (const { title, storage, files, status, code, says } of REFUSALS)
       it(`${title}, nothing left behind`, async () => {
         const result = await api.upload(storage, form(...files()));
         expect(result.status).toBe(status);
         expect(result.json.error?.code).toBe(code);
+        if (says?.message) expect(result.json.error?.message).toMatch(says.message);
+        if (says?.details) expect(result.json.error?.details).toMatchObject(says.details);
         await expectNothingStored(storage);
       });
 

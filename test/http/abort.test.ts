@@ -61,6 +61,16 @@ async function eventuallyEmpty(bucket: string) {
   }
 }
 
+/** The log lines written since line `from`, once one of them matches (or after 10 s). */
+async function logLinesUntil(from: number, done: (line: string) => boolean): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = stowage.logs.slice(from);
+    if (lines.some(done) || Date.now() > deadline) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('client aborts', () => {
   it('a raw PUT dropped after several S3 parts leaves no object and no multipart upload', async () => {
     await abortAfter(
@@ -101,6 +111,36 @@ describe('client aborts', () => {
     );
     expect(await eventuallyEmpty(stowage.buckets.uploads!)).toEqual({ keys: [], uploads: [] });
   });
+
+  const earlyBoundary = 'EarlyAbortBoundary5678';
+  // Dropped while the parser is mid-form and no file part has started.
+  const beforeAnyFile: Array<[string, string]> = [
+    ['in the preamble', `--${earlyBoundary}\r\nContent-Dispo`],
+    [
+      'in a non-file field',
+      `--${earlyBoundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhalf a ti`,
+    ],
+  ];
+  for (const [where, sent] of beforeAnyFile)
+    it(`a form dropped ${where}, before its first file part, is an info-level CLIENT_CLOSED_REQUEST, not a 500`, async () => {
+      const preamble = Buffer.from(sent);
+      const seen = stowage.logs.length;
+      await abortAfter(
+        'POST',
+        '/v1/storages/uploads/objects',
+        { 'Content-Type': `multipart/form-data; boundary=${earlyBoundary}` },
+        preamble,
+        preamble.length,
+        10_000,
+      );
+      const lines = await logLinesUntil(seen, (line) => /CLIENT_CLOSED_REQUEST|INTERNAL_ERROR/.test(line));
+      expect(lines.filter((line) => /INTERNAL_ERROR|"status":500|"statusCode":500/.test(line))).toEqual([]);
+      const closed = lines.map((line) => JSON.parse(line) as { level: number; code?: string });
+      expect(
+        closed.filter((line) => line.code === 'CLIENT_CLOSED_REQUEST').map((line) => line.level),
+      ).toEqual([30]);
+      expect(await eventuallyEmpty(stowage.buckets.uploads!)).toEqual({ keys: [], uploads: [] });
+    });
 
   it('the server keeps serving afterwards', async () => {
     const response = await fetch(`${stowage.url}/v1/storages/uploads/objects/after.pdf`, {

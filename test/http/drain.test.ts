@@ -1,8 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createTestBucket,
@@ -11,6 +8,7 @@ import {
   listMultipartUploads,
 } from '../support/s3-admin.ts';
 import { slowUpload } from '../support/slow-upload.ts';
+import { type StowageProcess, s3Connection, startStowageProcess } from '../support/stowage-process.ts';
 
 /**
  * SIGTERM with 20 uploads in flight, on the real process (src/server.ts): readiness turns false at
@@ -18,58 +16,29 @@ import { slowUpload } from '../support/slow-upload.ts';
  * aborted cleanly (no object, no multipart upload), and the process exits 0.
  */
 const MiB = 2 ** 20;
+const LABEL = 'drain';
 let bucket = '';
-let server: ChildProcess;
+let server: StowageProcess;
 let base = '';
-let exitCode: Promise<number | null>;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   const s3 = inject('s3');
-  bucket = await createTestBucket(s3, 'drain');
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const configPath = join(tmpdir(), `stowage-drain-${process.pid}.json`);
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port, shutdownGrace: '3s', logLevel: 'warn' },
-      s3: {
-        endpoint: s3.endpoint,
-        region: s3.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      },
+  bucket = await createTestBucket(s3, LABEL);
+  // The config file (it holds the S3 secret) is written by startStowageProcess and removed by kill().
+  server = await startStowageProcess(
+    {
+      server: { shutdownGrace: '3s', logLevel: 'warn' },
+      s3: s3Connection(s3),
       auth: { anonymousGrants: ['*:*'] },
       storages: { up: { driver: 's3', bucket, maxFileSize: '100MiB', partSize: '5MiB', queueSize: 1 } },
-    }),
+    },
+    { label: LABEL },
   );
-  server = spawn(process.execPath, ['src/server.ts'], {
-    env: { ...process.env, STOWAGE_CONFIG: configPath },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  exitCode = new Promise((resolve) => server.once('exit', (code) => resolve(code)));
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (
-      await fetch(`${base}/healthz`)
-        .then((response) => response.ok)
-        .catch(() => false)
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not start');
+  base = server.url;
 });
 
 afterAll(async () => {
-  if (server.exitCode === null) server.kill('SIGKILL');
+  await server?.kill();
   await emptyAndDeleteBucket(bucket);
 });
 
@@ -87,7 +56,7 @@ describe('graceful drain on SIGTERM', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
-    server.kill('SIGTERM');
+    process.kill(server.pid, 'SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 200));
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
@@ -107,9 +76,17 @@ describe('graceful drain on SIGTERM', () => {
     expect(aborted.filter((answer) => answer.status === 503).length).toBeGreaterThan(0);
     for (const upload of stalled) upload.abort();
 
-    expect(await exitCode).toBe(0);
+    expect(await server.exited).toBe(0);
     const keys = await listAllKeys(bucket);
     expect(keys.sort()).toEqual(Array.from({ length: 10 }, (_, n) => `done-${n}.bin`).sort());
     expect(await listMultipartUploads(bucket)).toEqual([]);
+  });
+
+  it('leaves no config file (it holds the S3 secret) in the temp directory', async () => {
+    await server.kill();
+    const left = (await readdir(tmpdir())).filter((name) =>
+      name.startsWith(`stowage-${LABEL}-${process.pid}`),
+    );
+    expect(left).toEqual([]);
   });
 });

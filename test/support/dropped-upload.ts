@@ -25,7 +25,12 @@ export interface DropOutcome {
 const BOUNDARY = 'StowageDroppedUpload7MA4YWxkTrZu0gW';
 const filler = randomBytes(2 ** 20);
 
-export async function dropUpload(baseUrl: string, upload: DroppedUpload): Promise<DropOutcome> {
+/** `beforeDrop` runs once the bytes are sent, before the drop (e.g. until the server is writing them). */
+export async function dropUpload(
+  baseUrl: string,
+  upload: DroppedUpload,
+  { beforeDrop }: { beforeDrop?: () => Promise<unknown> } = {},
+): Promise<DropOutcome> {
   const { hostname, port } = new URL(baseUrl);
   const socket = connect(Number(port), hostname);
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +67,7 @@ export async function dropUpload(baseUrl: string, upload: DroppedUpload): Promis
     await write(socket, piece);
     sent += piece.length;
   }
+  await beforeDrop?.();
   socket.destroy();
   return outcome;
 }

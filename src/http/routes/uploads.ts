@@ -2,13 +2,15 @@ import type {} from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { describePrincipal } from '../../auth/principal.ts';
-import { AppError, isAppError } from '../../errors.ts';
+import { AppError } from '../../errors.ts';
 import { type StoredObject, storeObject } from '../../storage/intake.ts';
 import { backendKey, type Storage } from '../../storage/storage.ts';
+import { WriteBatch } from '../../storage/writes.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
+import { asUploadError, type FailingFile, failingFile } from '../multipart-errors.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
 /** Small non-file fields are tolerated (forms often carry them) but bounded and ignored. */
@@ -47,6 +49,9 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       }
       const { maxFiles, maxFileSize } = storage.profile;
       const stored: StoredObject[] = [];
+      const writes = new WriteBatch(storage.reportWrite);
+      // The file part being stored, named in the answer if the upload fails while storing it.
+      let current: FailingFile | undefined;
       const declared = Number(request.headers['content-length']);
       const ticket = await context.uploads.admit(
         storage,
@@ -75,6 +80,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         });
         for await (const part of parts) {
           if (part.type !== 'file') continue;
+          current = failingFile(part, stored.length);
           stored.push(
             await storeObject(storage, {
               body: part.file,
@@ -82,12 +88,16 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
               filename: part.filename,
               keyPrefix: scope.keyPrefix,
               signal: ticket.signal,
+              report: writes.add,
             }),
           );
+          current = undefined;
         }
+        writes.commit();
       } catch (error) {
         await removeAll(request.log, storage, stored);
-        throw asMultipartError(error);
+        writes.rollback();
+        throw asUploadError(error, storage.profile, current);
       } finally {
         ticket.release();
       }
@@ -121,19 +131,4 @@ async function removeAll(
       }),
     ),
   );
-}
-
-/**
- * Busboy reports malformed bodies as plain Errors ("Unexpected end of form", "Malformed part
- * header"…). Everything else reaching here is already a catalogue or framework error, so a plain
- * Error from the parser is the client's malformed multipart body. Programming errors stay 500s.
- */
-function asMultipartError(error: unknown): unknown {
-  if (isAppError(error) || (error as { code?: unknown }).code !== undefined) return error;
-  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError)
-    return error;
-  if (error instanceof Error) {
-    return new AppError('INVALID_MULTIPART', `malformed multipart body: ${error.message}`, { cause: error });
-  }
-  return error;
 }
