@@ -1,18 +1,16 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
+import { chromiumFlags, ensureChromium } from '../support/debian-packages.ts';
 import { useStowage } from '../support/stowage.ts';
 
 /**
  * The browser guard (src/http/browser-guard.ts) in a real browser: headless Chromium, pages on
  * other loopback origins, the open embedded default's access and CORS. A form on another site
  * cannot store a file, a rebinding name cannot list, and the same origin and an allowed dev-server
- * origin still work. Needs /usr/bin/chromium (Debian's `chromium` package); skipped without it.
+ * origin still work. Debian's Chromium is installed on first use (test/support/debian-packages.ts).
  */
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const stowage = useStowage({
   storages: () => ({ media: { driver: 'local', access: 'public' }, private: { driver: 'local' } }),
@@ -45,7 +43,7 @@ const postFile = (target: string) =>
     catch { return 'failed'; }
   })()`;
 
-describe.skipIf(!existsSync(CHROMIUM))('browser guard in headless Chromium', () => {
+describe('browser guard in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
   const servers: Server[] = [];
@@ -59,11 +57,9 @@ describe.skipIf(!existsSync(CHROMIUM))('browser guard in headless Chromium', () 
     foreign = other.url;
     devServer = dev.url.replace('127.0.0.1', 'localhost');
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: await ensureChromium(),
       args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
+        ...chromiumFlags,
         // DNS rebinding without a DNS server: this name resolves to Stowage's address.
         '--host-resolver-rules=MAP rebound.example.test 127.0.0.1',
       ],
