@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { notFound } from '../../storage/drivers/local/read.ts';
 import type { LinkSigner } from '../../storage/drivers/local/signed-links.ts';
 import { readLinkQuery } from '../../storage/drivers/local/urls.ts';
 import { validateKey } from '../../storage/keys.ts';
@@ -68,7 +69,11 @@ export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigne
     async (request, reply) => {
       const storage = localStorage(request.params.storage);
       if (storage.profile.access !== 'public') throw new AppError('NOT_FOUND', 'this storage is not public');
-      return serveObject(request, reply, storage, validateKey(request.params['*']));
+      const key = validateKey(request.params['*']);
+      // Public URLs carry the backend key, and a directory may hold other storages' keys under
+      // other prefixes: only this storage's own are public, the rest answer as missing keys do.
+      if (!key.startsWith(storage.profile.prefix)) throw notFound();
+      return serveObject(request, reply, storage, key);
     },
   );
 };
