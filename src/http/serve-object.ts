@@ -33,8 +33,7 @@ export async function serveObject(
   });
   const result = await storage.driver.get({ key, ...(range && { range }), signal: abort.signal });
   if (result.notModified) return notModified(reply, result.info);
-  setObjectHeaders(reply, result.info);
-  if (options.contentDisposition) reply.header('content-disposition', options.contentDisposition);
+  setObjectHeaders(reply, result.info, options);
   if (result.range) {
     const { start, end, total } = result.range;
     reply
