@@ -1,3 +1,4 @@
+import anyAscii from 'any-ascii';
 import { create, parse } from 'content-disposition';
 import { essence, isSafeInline } from './content-type.ts';
 
@@ -10,9 +11,27 @@ import { essence, isSafeInline } from './content-type.ts';
 
 export type DispositionType = 'inline' | 'attachment';
 
-/** A header naming a download (RFC 6266; `filename*` per RFC 5987 for non-ASCII names). */
+/**
+ * A header naming a download (RFC 6266). A non-ASCII name travels exactly in `filename*` (RFC 5987),
+ * which browsers read; `filename`, all that curl -J and other plain clients read, gets a readable
+ * ASCII spelling of it (content-disposition's own fallback is a `?` per character).
+ */
 export const dispositionHeader = (filename: string, type: DispositionType): string =>
-  create(filename, { type });
+  create(filename, NOT_ASCII.test(filename) ? { type, fallback: asciiFallback(filename) } : { type });
+
+const NOT_ASCII = /[^\x20-\x7e]/;
+
+/**
+ * "Ünïcödé ファイル.png" → "Unicode fuairu.png": any-ascii transliterates every script (CJK, kana,
+ * Cyrillic, Arabic, emoji…) from tables; characters that Windows or a shell would trip over
+ * become `_`, and so does anything still outside printable ASCII.
+ */
+export function asciiFallback(filename: string): string {
+  const ascii = anyAscii(filename.normalize('NFC'))
+    .replace(/[^\x20-\x7e]|["\\/:*?<>|%]/g, '_')
+    .trim();
+  return ascii === '' ? 'download' : ascii;
+}
 
 /** The header's type, lower-cased; a header that cannot be read counts as `attachment`. */
 function read(header: string): { type: string; filename: string | undefined } {
