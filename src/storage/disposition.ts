@@ -11,6 +11,8 @@ import { essence, isSafeInline } from './content-type.ts';
 
 export type DispositionType = 'inline' | 'attachment';
 
+const NOT_ASCII = /[^\x20-\x7e]/;
+
 /**
  * A header naming a download (RFC 6266). A non-ASCII name travels exactly in `filename*` (RFC 5987),
  * which browsers read; `filename`, all that curl -J and other plain clients read, gets a readable
@@ -18,8 +20,6 @@ export type DispositionType = 'inline' | 'attachment';
  */
 export const dispositionHeader = (filename: string, type: DispositionType): string =>
   create(filename, NOT_ASCII.test(filename) ? { type, fallback: asciiFallback(filename) } : { type });
-
-const NOT_ASCII = /[^\x20-\x7e]/;
 
 /**
  * "Ünïcödé ファイル.png" → "Unicode fuairu.png": any-ascii transliterates every script (CJK, kana,
