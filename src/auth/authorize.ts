@@ -1,4 +1,4 @@
-import type { Action } from '../config/auth-schema.ts';
+import { ACTIONS, type Action } from '../config/auth-schema.ts';
 import { AppError } from '../errors.ts';
 import type { Storage } from '../storage/storage.ts';
 import { grants } from './grants.ts';
@@ -34,6 +34,14 @@ export function authorize(
   if (principal.kind !== 'jwt' || !storage.profile.ownerPrefix || (publicRead && !granted)) return UNCONFINED;
   return { keyPrefix: expandOwnerPrefix(storage.profile.ownerPrefix, principal.claims) };
 }
+
+/**
+ * Whether a principal may learn that a storage exists: it is public, or the principal holds a grant
+ * on it. Whatever names a storage to a caller (GET /v1/storages, /readyz) asks this first.
+ */
+export const mayKnow = (principal: Principal, storage: Storage): boolean =>
+  storage.profile.access === 'public' ||
+  ACTIONS.some((action) => grants(principal.grants, storage.name, action));
 
 const safeClaimValue = /^[\w.@+-]{1,128}$/;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { openAnonymousGrants } from '../auth/open-access.ts';
 import { authSchema } from './auth-schema.ts';
 import { boolField, durationField, optionalDurationField, sizeField } from './fields.ts';
+import { overlap } from './locations.ts';
 
 /**
  * The one config schema. Parsing turns the operator's file (after ${VAR} interpolation) into the
@@ -245,6 +246,17 @@ export const configSchema = z
         message: `grants ${open.join(', ')} to anyone without credentials on ${config.server.host}; set auth.allowAnonymousWrites: true if that is really intended`,
       });
     }
+    const storages = Object.entries(config.storages);
+    for (const [index, later] of storages.entries())
+      for (const earlier of storages.slice(0, index)) {
+        const shared = overlap(config.local.root, earlier, later);
+        if (shared)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['storages', later[0], 'prefix'],
+            message: `overlaps storage "${earlier[0]}" (${shared}): each could read, list and overwrite the other's objects; keep them apart (another bucket or directory, or prefixes neither of which starts with the other)`,
+          });
+      }
   });
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */

@@ -193,6 +193,17 @@ function documentExplicitHeadRoutes(app: FastifyInstance): void {
   });
 }
 
+/**
+ * The policy of /docs. @fastify/swagger-ui's own (`staticCSP: true`) ends in
+ * `upgrade-insecure-requests`, which makes browsers fetch the page's assets over https: over plain
+ * http on any host but localhost Swagger UI stays blank (fastify-swagger#690). Everything is served by
+ * this service from the page's own origin, so `'self'` says it all, on http and https alike.
+ */
+export const DOCS_CSP =
+  "default-src 'self'; base-uri 'self'; font-src 'self' data:; frame-ancestors 'self'; " +
+  "img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self'; " +
+  "form-action 'self'";
+
 /** Registers the document and its routes; must run before the routes are registered. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   documentExplicitHeadRoutes(app);
@@ -223,7 +234,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
   await app.register(swaggerUi, {
     routePrefix: OPENAPI_PATHS.docs,
-    staticCSP: true,
+    staticCSP: DOCS_CSP,
     uiConfig: { deepLinking: true, tryItOutEnabled: false },
   });
   app.get(OPENAPI_PATHS.json, { schema: { hide: true } }, async (_request, reply) =>

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { combineRanges, parse as parseRange } from 'range-parser';
 import { AppError } from '../errors.ts';
-import type { ByteRange } from '../storage/driver.ts';
+import type { ByteRange, ObjectInfo } from '../storage/driver.ts';
 import type { Storage } from '../storage/storage.ts';
 import { setObjectHeaders } from './object-headers.ts';
 
@@ -32,9 +32,8 @@ export async function serveObject(
     if (!reply.raw.writableFinished) abort.abort();
   });
   const result = await storage.driver.get({ key, ...(range && { range }), signal: abort.signal });
-  if (result.notModified) return notModified(reply, result.info.etag);
-  setObjectHeaders(reply, result.info);
-  if (options.contentDisposition) reply.header('content-disposition', options.contentDisposition);
+  if (result.notModified) return notModified(reply, result.info);
+  setObjectHeaders(reply, result.info, options);
   if (result.range) {
     const { start, end, total } = result.range;
     reply
@@ -55,11 +54,17 @@ export function etagMatches(header: string, etag: string): boolean {
 }
 
 /**
- * 304 carries the validator and nothing else. Sent without a payload (not `null`, which would be
- * serialised as JSON with its Content-Type); typed as a plain reply since no schema describes "no body".
+ * 304 carries the validator and the caching rule the 200 would have had (RFC 9110 §15.4.5: without
+ * Cache-Control a cache would fall back to heuristics for the refreshed copy), no body headers. Sent
+ * without a payload (not `null`, which would be serialised as JSON with its Content-Type); typed as a
+ * plain reply since no schema describes "no body".
  */
-export function notModified(reply: FastifyReply, etag: string): FastifyReply {
-  return reply.code(304).header('etag', etag).send();
+export function notModified(
+  reply: FastifyReply,
+  info: Pick<ObjectInfo, 'etag' | 'cacheControl'>,
+): FastifyReply {
+  if (info.cacheControl) reply.header('cache-control', info.cacheControl);
+  return reply.code(304).header('etag', info.etag).send();
 }
 
 /** A reply without a body (HEAD, 204): no payload, so nothing is serialised and no JSON type is set. */
@@ -74,11 +79,10 @@ async function preflight(
   storage: Storage,
   key: string,
   headers: FastifyRequest['headers'],
-): Promise<{ range?: ByteRange; notModified?: string } | undefined> {
+): Promise<{ range?: ByteRange; notModified?: ObjectInfo } | undefined> {
   const info = await storage.driver.head(key);
   const ifNoneMatch = headers['if-none-match'];
-  if (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag))
-    return { notModified: info.etag };
+  if (typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, info.etag)) return { notModified: info };
   if (!headers.range) return undefined;
   const ifRange = headers['if-range'];
   if (typeof ifRange === 'string' && ifRange.trim() !== info.etag) return undefined;

@@ -85,6 +85,13 @@ export interface PresignInput {
   expiresInSeconds: number;
   /** Overrides the stored Content-Disposition for this link (download filename). */
   contentDisposition?: string;
+  /**
+   * The object's type and disposition when the link is signed. S3 serves presigned reads itself,
+   * so the S3 driver pins them into the URL (`response-content-type`, `response-content-disposition`):
+   * an object swapped for HTML afterwards is still served as the harmless type it was. Local links
+   * are served by Stowage, which decides from the object it reads, so the local driver ignores them.
+   */
+  signedFor?: { contentType: string; contentDisposition: string };
 }
 
 export interface StorageDriver {

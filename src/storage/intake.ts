@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { create as contentDisposition } from 'content-disposition';
 import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import { asClientAbort } from './client-abort.ts';
 import { isSafeInline, resolveContentType } from './content-type.ts';
+import { dispositionHeader } from './disposition.ts';
 import type { ObjectMetadata } from './driver.ts';
 import { chooseExtension, generateKey, sanitizeFilename } from './keys.ts';
 import { Meter, tooLarge } from './meter.ts';
@@ -77,7 +77,7 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
     const dispositionType = isSafeInline(contentType) ? profile.contentDisposition : 'attachment';
     const metadata: ObjectMetadata = {
       contentType,
-      contentDisposition: contentDisposition(originalName ?? basename(key), { type: dispositionType }),
+      contentDisposition: dispositionHeader(originalName ?? basename(key), dispositionType),
       ...(profile.cacheControl !== undefined && { cacheControl: profile.cacheControl }),
       ...(originalName !== undefined && { originalName }),
     };

@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { localDirectory } from '../config/locations.ts';
 import type { Config } from '../config/schema.ts';
 import { createLocalDriver } from './drivers/local/driver.ts';
 import { createLinkSigner, type LinkSigner } from './drivers/local/signed-links.ts';
@@ -24,7 +24,7 @@ export function createStorages(config: Config, links: LinkSigner): Map<string, S
         : createLocalDriver({
             name,
             profile,
-            directory: resolve(profile.directory ?? join(config.local.root, name)),
+            directory: localDirectory(config.local.root, name, profile.directory),
             links,
             // Empty: links are relative and made absolute against the request's origin, unless the
             // operator says where clients reach the service.

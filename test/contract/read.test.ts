@@ -7,7 +7,11 @@ import { DRIVERS, forDriver, useStowage } from '../support/stowage.ts';
 /** Reads: ranges, conditional requests, HEAD, delete — identical headers and statuses on every driver. */
 for (const driver of DRIVERS)
   describe(`${driver} driver`, () => {
-    const stowage = useStowage(forDriver(driver, { files: { prefix: 'p/', contentDisposition: 'inline' } }));
+    const stowage = useStowage(
+      forDriver(driver, {
+        files: { prefix: 'p/', contentDisposition: 'inline', cacheControl: 'public, max-age=60' },
+      }),
+    );
     const api = stowageApi(stowage);
     const data = pdf(10_000);
 
@@ -77,10 +81,15 @@ for (const driver of DRIVERS)
       expect(ranged.status).toBe(304);
     });
 
-    it('a 304 carries the validator and no body headers; an unquoted tag is no match', async () => {
+    it('a 304 carries the validator and Cache-Control, no body headers; an unquoted tag is no match', async () => {
       const { etag } = await put('validator.pdf', data);
       const notModified = await get('validator.pdf', { 'if-none-match': etag });
       expect(notModified.status).toBe(304);
+      expect(notModified.headers.get('etag')).toBe(etag);
+      expect(notModified.headers.get('cache-control')).toBe('public, max-age=60');
+      const headNotModified = await head('validator.pdf', { 'if-none-match': etag });
+      expect(headNotModified.status).toBe(304);
+      expect(headNotModified.headers.get('cache-control')).toBe('public, max-age=60');
       expect(notModified.headers.get('content-type')).toBeNull();
       expect(notModified.headers.get('content-length')).toBeNull();
       // RFC 9110 entity tags are quoted; S3 servers differ on bare ones, Stowage treats them alike.

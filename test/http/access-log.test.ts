@@ -13,7 +13,8 @@ const KEY = 'access-log-test-key-0123456789abcdef';
 const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
 
 const stowage = useStowage({
-  buckets: ['docs'],
+  // refused gets a bucket of its own: storages may not share keys (the config refuses it).
+  buckets: ['docs', 'refused'],
   storages: (buckets) => ({
     docs: { driver: 's3', bucket: buckets.docs!, allowedTypes: ['image/png'] },
     // Private local storage: its links are served (and logged) by Stowage itself.
@@ -21,7 +22,7 @@ const stowage = useStowage({
     // S3 refuses this storage's signatures: a server-side failure (502) on demand.
     refused: {
       driver: 's3',
-      bucket: buckets.docs!,
+      bucket: buckets.refused!,
       s3: {
         maxAttempts: 1,
         credentials: { accessKeyId: inject('s3').accessKeyId, secretAccessKey: 'not-the-secret-00000000' },

@@ -33,7 +33,8 @@ afterAll(async () => {
 });
 
 const stowage = useStowage({
-  buckets: ['good'],
+  // denied gets a bucket of its own: storages may not share keys (the config refuses it).
+  buckets: ['good', 'denied'],
   storages: (buckets) => ({
     good: { driver: 's3', bucket: buckets.good ?? '' },
     down: {
@@ -48,7 +49,7 @@ const stowage = useStowage({
     },
     denied: {
       driver: 's3',
-      bucket: buckets.good ?? '',
+      bucket: buckets.denied ?? '',
       s3: {
         credentials: {
           accessKeyId: inject('s3').accessKeyId,
@@ -93,7 +94,7 @@ describe('when S3 fails', () => {
     expect(response.status).toBe(502);
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('STORAGE_ERROR');
-    expect(JSON.stringify(body)).not.toContain(stowage.buckets.good);
+    expect(JSON.stringify(body)).not.toContain(stowage.buckets.denied);
   });
 
   it('/readyz is 503 and names each broken storage, /healthz stays 200', async () => {

@@ -13,14 +13,15 @@ import { useStowage } from '../support/stowage.ts';
  */
 
 const stowage = useStowage({
-  buckets: ['media', 'docs'],
+  // denied gets a bucket of its own: storages may not share keys (the config refuses it).
+  buckets: ['media', 'docs', 'denied'],
   storages: (buckets) => ({
     media: { driver: 's3', bucket: buckets.media!, access: 'public', allowedTypes: ['image/*'] },
     docs: { driver: 's3', bucket: buckets.docs!, maxFileSize: '1MiB' },
     scratch: { driver: 'local', maxFileSize: '1MiB' },
     denied: {
       driver: 's3',
-      bucket: buckets.docs!,
+      bucket: buckets.denied!,
       s3: {
         maxAttempts: 1,
         credentials: {

@@ -126,6 +126,12 @@ describe('OpenAPI document', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('swagger-ui');
+    // Over plain http on a non-localhost host, upgrade-insecure-requests blanks the page
+    // (fastify-swagger#690); the page's own origin is all it needs.
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
     // Every script and stylesheet comes from this service: nothing from the internet.
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
     expect(assets.length).toBeGreaterThan(0);

@@ -121,6 +121,53 @@ describe('config', () => {
   it('needs at least one storage', () => {
     expect(problemsOf({ storages: {} })).toEqual([expect.stringMatching(/^storages: at least one storage/)]);
   });
+
+  it('refuses two storages whose keys overlap (same bucket or directory, one prefix inside the other), naming both', () => {
+    const s3 = (bucket: string, prefix?: string) => ({ driver: 's3', bucket, ...(prefix && { prefix }) });
+    expect(
+      problemsOf({ storages: { media: s3('shared-bucket'), private: s3('shared-bucket', 'private/') } }),
+    ).toEqual([
+      expect.stringMatching(
+        /^storages\.private\.prefix: overlaps storage "media" \(bucket "shared-bucket" with prefixes "" and "private\/"\)/,
+      ),
+    ]);
+    expect(
+      problemsOf({ storages: { a: s3('shared-bucket', 'x/y/'), b: s3('shared-bucket', 'x/') } }),
+    ).toEqual([expect.stringMatching(/^storages\.b\.prefix: overlaps storage "a"/)]);
+    // Same directory (explicit, or root + name), or one directory inside the other.
+    expect(
+      problemsOf({
+        local: { root: '/srv/stowage' },
+        storages: {
+          media: { driver: 'local', access: 'public' },
+          private: { driver: 'local', directory: '/srv/stowage/media', prefix: 'private/' },
+          nested: { driver: 'local', directory: '/srv/stowage/media/objects/p' },
+        },
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^storages\.private\.prefix: overlaps storage "media" \(directory \/srv\/stowage\/media with prefixes/,
+      ),
+      expect.stringMatching(
+        /^storages\.nested\.prefix: overlaps storage "media" \(directories .* \(one within the other\)/,
+      ),
+      expect.stringMatching(/^storages\.nested\.prefix: overlaps storage "private"/),
+    ]);
+    // Apart: other buckets, prefixes neither of which contains the other, sibling directories.
+    expect(
+      problemsOf({
+        local: { root: '/srv/stowage' },
+        storages: {
+          media: s3('shared-bucket', 'media/'),
+          private: s3('shared-bucket', 'private/'),
+          other: s3('other-bucket'),
+          files: { driver: 'local' },
+          scratch: { driver: 'local' },
+          beside: { driver: 'local', directory: '/srv/stowage/files-2' },
+        },
+      }),
+    ).toEqual([]);
+  });
 });
 
 describe('the example config', () => {

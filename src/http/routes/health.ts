@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { mayKnow } from '../../auth/authorize.ts';
+import { principalOf } from '../access.ts';
 import type { RouteContext } from '../context.ts';
 import { toAppError } from '../error-handler.ts';
 
@@ -17,8 +19,10 @@ const readiness = z.object({
 
 /**
  * /healthz: the process answers (liveness). /readyz: every storage's bucket or directory is
- * reachable with the configured credentials, checked in parallel with a deadline, per storage in the
- * body — a load balancer should only send traffic when this is 200.
+ * reachable with the configured credentials, checked in parallel with a deadline — a load balancer
+ * should only send traffic when this is 200. The body names only the storages the caller may know
+ * of (public ones, and those it holds a grant on, as GET /v1/storages), so storage names cannot be
+ * read from it; the status still covers every storage.
  */
 export const healthRoutes: FastifyPluginAsyncZod<RouteContext & { isDraining?: () => boolean }> = async (
   app,
@@ -40,7 +44,8 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteContext & { isDraining?: (
         response: { 200: readiness, 503: readiness },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      const principal = await principalOf(request, context.authenticate);
       const entries = await Promise.all(
         [...context.storages].map(async ([name, storage]) => {
           try {
@@ -57,9 +62,14 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteContext & { isDraining?: (
       );
       const draining = context.isDraining?.() ?? false;
       const ok = !draining && entries.every(([, status]) => status.status === 'ok');
+      const known = (name: string) => {
+        const storage = context.storages.get(name);
+        return storage !== undefined && mayKnow(principal, storage);
+      };
+      const named = entries.filter(([name]) => known(name));
       return reply
         .code(ok ? 200 : 503)
-        .send({ status: ok ? 'ok' : 'error', storages: Object.fromEntries(entries) });
+        .send({ status: ok ? 'ok' : 'error', storages: Object.fromEntries(named) });
     },
   );
 };

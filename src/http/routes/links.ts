@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import { notFound } from '../../storage/drivers/local/read.ts';
 import type { LinkSigner } from '../../storage/drivers/local/signed-links.ts';
 import { readLinkQuery } from '../../storage/drivers/local/urls.ts';
 import { validateKey } from '../../storage/keys.ts';
 import type { Storage } from '../../storage/storage.ts';
-import { findStorage, type RouteContext } from '../context.ts';
+import type { RouteContext } from '../context.ts';
 import { commonErrors, objectParams } from '../schemas.ts';
 import { serveObject } from '../serve-object.ts';
 
@@ -18,11 +19,11 @@ export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigne
   app,
   context,
 ) => {
-  const localStorage = (name: string): Storage => {
-    const storage = findStorage(context, name);
-    if (storage.driver.kind !== 'local')
-      throw new AppError('NOT_FOUND', 'links are served by the storage backend itself');
-    return storage;
+  // Both routes answer every storage they do not serve — unknown, S3, private (for /v1/public) —
+  // exactly as they answer a bad link or a missing key, so they tell nobody which storages exist.
+  const localStorage = (name: string): Storage | undefined => {
+    const storage = context.storages.get(name);
+    return storage?.driver.kind === 'local' ? storage : undefined;
   };
 
   app.get(
@@ -39,10 +40,12 @@ export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigne
       },
     },
     async (request, reply) => {
-      const storage = localStorage(request.params.storage);
       const key = validateKey(request.params['*']);
-      const link = readLinkQuery(storage.name, key, request.query);
-      if (!link || !context.links.verify(link)) {
+      const link = readLinkQuery(request.params.storage, key, request.query);
+      const storage = localStorage(request.params.storage);
+      // The signature covers the storage name, so only this service can have made a valid one; a
+      // storage removed since then answers as any bad link does.
+      if (!link || !context.links.verify(link) || !storage) {
         throw new AppError('FORBIDDEN', 'the link is invalid or has expired');
       }
       return serveObject(
@@ -66,9 +69,13 @@ export const linkRoutes: FastifyPluginAsyncZod<RouteContext & { links: LinkSigne
       },
     },
     async (request, reply) => {
+      const key = validateKey(request.params['*']);
       const storage = localStorage(request.params.storage);
-      if (storage.profile.access !== 'public') throw new AppError('NOT_FOUND', 'this storage is not public');
-      return serveObject(request, reply, storage, validateKey(request.params['*']));
+      if (storage?.profile.access !== 'public') throw notFound();
+      // Public URLs carry the backend key, and a directory may hold other storages' keys under
+      // other prefixes: only this storage's own are public, the rest answer as missing keys do.
+      if (!key.startsWith(storage.profile.prefix)) throw notFound();
+      return serveObject(request, reply, storage, key);
     },
   );
 };

@@ -48,7 +48,7 @@ export const objectRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         backendKey(storage, requireInScope(scope, validateKey(request.params['*']))),
       );
       const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag)) return notModified(reply, info.etag);
+      if (ifNoneMatch && etagMatches(ifNoneMatch, info.etag)) return notModified(reply, info);
       return emptyReply(setObjectHeaders(reply, info).header('content-length', info.size));
     },
   );

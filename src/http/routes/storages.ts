@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { grants } from '../../auth/grants.ts';
-import { ACTIONS } from '../../config/auth-schema.ts';
+import { mayKnow } from '../../auth/authorize.ts';
 import { principalOf } from '../access.ts';
 import type { RouteContext } from '../context.ts';
 
@@ -31,10 +30,7 @@ export const storageRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, co
     async (request) => {
       // Only what this caller may use: public storages, and those it holds any grant on.
       const principal = await principalOf(request, context.authenticate);
-      const visible = [...context.storages.values()].filter(
-        ({ name, profile }) =>
-          profile.access === 'public' || ACTIONS.some((action) => grants(principal.grants, name, action)),
-      );
+      const visible = [...context.storages.values()].filter((storage) => mayKnow(principal, storage));
       return {
         storages: visible.map(({ name, profile }) => ({
           name,

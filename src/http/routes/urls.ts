@@ -1,8 +1,8 @@
-import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireInScope } from '../../auth/authorize.ts';
 import { isSafeInline } from '../../storage/content-type.ts';
+import { dispositionHeader, servedDisposition } from '../../storage/disposition.ts';
 import { sanitizeFilename, validateKey } from '../../storage/keys.ts';
 import { backendKey } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
@@ -67,9 +67,11 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       const signed = await driver.presignGet({
         key,
         expiresInSeconds: expiresIn,
-        ...(filename !== undefined && {
-          contentDisposition: contentDisposition(filename, { type: dispositionType }),
-        }),
+        ...(filename !== undefined && { contentDisposition: dispositionHeader(filename, dispositionType) }),
+        signedFor: {
+          contentType: info.contentType,
+          contentDisposition: servedDisposition(info.contentType, info.contentDisposition) ?? dispositionType,
+        },
       });
       const effective = Math.max(0, Math.round((signed.expiresAt.getTime() - Date.now()) / 1000));
       logOnCompletion(request, { storage: storage.name, key: request.body.key, expiresIn: effective });

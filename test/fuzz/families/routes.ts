@@ -52,20 +52,21 @@ export function routeCases(target: Target): Case[] {
     send('GET', link('expires=9999999999&disposition=attachment%0d%0aSet-Cookie:%20a=b&signature=AAAA')),
     forbidden,
   );
+  // Storages the link routes do not serve answer as a bad link or a missing key (no name probing).
   add(
     'link to the S3 storage (served by S3 itself)',
     send('GET', `/v1/links/${s3}/${target.seedKey}?expires=9999999999&signature=AAAA`),
-    error('NOT_FOUND'),
+    forbidden,
   );
   add(
     'link to a storage that does not exist',
     send('GET', `/v1/links/ghost/${target.seedKey}?expires=9999999999&signature=AAAA`),
-    error('STORAGE_NOT_FOUND', 'NOT_FOUND'),
+    forbidden,
   );
   add(
     'public read of the private S3 storage',
     send('GET', `/v1/public/${s3}/${target.seedKey}`),
-    error('NOT_FOUND'),
+    error('OBJECT_NOT_FOUND'),
   );
   add(
     'public read of a missing object',

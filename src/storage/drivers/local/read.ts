@@ -16,7 +16,8 @@ export interface ReadLayout {
   objectsRoot: string;
 }
 
-const notFound = () => new AppError('OBJECT_NOT_FOUND', 'Object not found');
+/** The answer for a key that holds nothing; also the link routes' answer for a key they do not serve. */
+export const notFound = (): AppError => new AppError('OBJECT_NOT_FOUND', 'Object not found');
 
 /** Opens an object without following symbolic links; the caller owns (and must close) the handle. */
 export async function openObject(

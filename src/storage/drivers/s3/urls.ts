@@ -59,10 +59,14 @@ export async function presignGet(
     // SigV4 dates have whole seconds; expiresAt is exact only from a whole-second signing date.
     const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
     const expiresIn = clampExpiry(input.expiresInSeconds, signingDate.getTime(), credentials.expiration);
+    // S3 cannot be asked for nosniff or a CSP; what it can be made to do is answer with the type and
+    // disposition that were true at signing, whatever the key holds by the time the URL is used.
+    const disposition = input.contentDisposition ?? input.signedFor?.contentDisposition;
     const command = new GetObjectCommand({
       Bucket: context.bucket,
       Key: input.key,
-      ...(input.contentDisposition !== undefined && { ResponseContentDisposition: input.contentDisposition }),
+      ...(disposition !== undefined && { ResponseContentDisposition: disposition }),
+      ...(input.signedFor && { ResponseContentType: input.signedFor.contentType }),
     });
     const url = await getSignedUrl(context.presignClient, command, { expiresIn, signingDate });
     return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) };
