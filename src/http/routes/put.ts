@@ -1,5 +1,6 @@
 import { parse as parseContentDisposition } from 'content-disposition';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { requireInScope } from '../../auth/authorize.ts';
 import { describePrincipal } from '../../auth/principal.ts';
 import { AppError, isAppError } from '../../errors.ts';
@@ -31,6 +32,21 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       schema: {
         summary: 'Upload a raw body under a chosen key',
         params: objectParams,
+        // Documented here; read and evaluated by put-conditions.ts. Loose: every other header stays.
+        headers: z.looseObject({
+          'if-match': z
+            .string()
+            .optional()
+            .meta({
+              description: 'Replace only the stored object with one of these strong ETags (or `*`: any).',
+            }),
+          'if-none-match': z
+            .string()
+            .optional()
+            .meta({
+              description: '`*`: create only, never replace; tags: not if the stored object has one of them.',
+            }),
+        }),
         response: {
           200: storedObject,
           201: storedObject,
