@@ -114,6 +114,34 @@ for (const driver of DRIVERS)
       );
     });
 
+    it('racing If-None-Match: * writers on an overwrite storage: exactly one 201, the others 412, small and large', async () => {
+      for (const [key, size] of [
+        ['race-inm/small.bin', 1000],
+        ['race-inm/large.bin', 11 * MiB],
+      ] as const) {
+        const bodies = Array.from({ length: 5 }, () => pdf(size));
+        const results = await Promise.all(
+          bodies.map((body) => api.put('cond', key, body, { 'if-none-match': '*' })),
+        );
+        expect(results.map((result) => result.status).sort(), key).toEqual([201, 412, 412, 412, 412]);
+        const winner = results.findIndex((result) => result.status === 201);
+        expect(await stored('cond', key), key).toBe(sha256(bodies[winner]!));
+      }
+      expect(await stowage.backend('cond').leftovers()).toEqual([]);
+    });
+
+    it('racing If-Match writers on one ETag (one-part bodies): exactly one 200, the others 412', async () => {
+      const key = 'race-im/doc.bin';
+      const { etag } = (await api.put('cond', key, pdf(1000))).json;
+      const bodies = Array.from({ length: 5 }, () => pdf(1000));
+      const results = await Promise.all(
+        bodies.map((body) => api.put('cond', key, body, { 'if-match': etag })),
+      );
+      expect(results.map((result) => result.status).sort()).toEqual([200, 412, 412, 412, 412]);
+      const winner = results.findIndex((result) => result.status === 200);
+      expect(await stored('cond', key)).toBe(sha256(bodies[winner]!));
+    });
+
     it('an object replaced while a large If-Match upload was streaming: 412, the other write stays, nothing left', async () => {
       const key = 'raced/doc.bin';
       const original = await api.put('cond', key, pdf(1000));
