@@ -60,6 +60,22 @@ describe('S3 conditions a proxy plays', () => {
     expect(await stowage.backend('cond').leftovers()).toEqual([]);
   });
 
+  it('a server without conditional writes (501 to If-None-Match): a replacing PUT still stores, answered 201', async () => {
+    s3.refuse(
+      (request) => request.method === 'PUT' && request.headers['if-none-match'] !== undefined,
+      501,
+      'NotImplemented',
+    );
+    try {
+      const body = pdf(1000);
+      const answer = await api.put('cond', 'no-conditions.bin', body);
+      expect(answer.status).toBe(201);
+      expect(sha256((await stowage.backend('cond').object('no-conditions.bin')).body)).toBe(sha256(body));
+    } finally {
+      s3.refuse(undefined);
+    }
+  });
+
   it('KMS storage: only entries of a reservation size are HEADed, at most 4 at a time; reservations stay hidden', async () => {
     const Bucket = stowage.buckets.kms;
     const small = Array.from({ length: 40 }, (_, index) => `s/${String(index).padStart(2, '0')}.bin`);
