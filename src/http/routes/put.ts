@@ -34,18 +34,12 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
         params: objectParams,
         // Documented here; read and evaluated by put-conditions.ts. Loose: every other header stays.
         headers: z.looseObject({
-          'if-match': z
-            .string()
-            .optional()
-            .meta({
-              description: 'Replace only the stored object with one of these strong ETags (or `*`: any).',
-            }),
-          'if-none-match': z
-            .string()
-            .optional()
-            .meta({
-              description: '`*`: create only, never replace; tags: not if the stored object has one of them.',
-            }),
+          'if-match': z.string().optional().meta({
+            description: 'Replace only the stored object with one of these strong ETags (or `*`: any).',
+          }),
+          'if-none-match': z.string().optional().meta({
+            description: '`*`: create only, never replace; tags: not if the stored object has one of them.',
+          }),
         }),
         response: {
           200: storedObject,
