@@ -38,6 +38,11 @@ export interface PutInput {
   metadata: ObjectMetadata;
   /** false ⇒ create-only: the write fails with OBJECT_EXISTS when the key exists, decided atomically by the backend. */
   overwrite: boolean;
+  /**
+   * With overwrite: replace only the stored object with exactly this (strong, quoted) ETag, else
+   * PRECONDITION_FAILED — decided by the backend as atomically as it can (see each driver's put).
+   */
+  ifMatch?: string;
   /** Exact body length when the caller knows it (raw PUT with Content-Length). */
   contentLength?: number;
   /** Aborting destroys the body and cleans up anything partial before `put` rejects. */
@@ -48,6 +53,8 @@ export interface PutResult {
   key: string;
   size: number;
   etag: string;
+  /** An object was there and this write replaced it (a route answers 200 instead of 201). */
+  replaced: boolean;
 }
 
 export interface ByteRange {

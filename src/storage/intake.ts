@@ -38,6 +38,10 @@ export interface IncomingFile {
   signal?: AbortSignal;
   /** Where this write's outcome goes instead of the storage's sink (an all-or-nothing batch). */
   report?: WriteSink;
+  /** This write's overwrite policy (a conditional PUT's), when it is not the profile's. */
+  overwrite?: boolean;
+  /** Replace only the stored object with this ETag (see PutInput.ifMatch). */
+  ifMatch?: string;
 }
 
 export interface StoredObject {
@@ -51,7 +55,11 @@ export interface StoredObject {
   url?: string;
 }
 
-export async function storeObject(storage: Storage, file: IncomingFile): Promise<StoredObject> {
+/** The receipt, and whether the write replaced an object (never for create-only writes). */
+export async function storeObject(
+  storage: Storage,
+  file: IncomingFile,
+): Promise<StoredObject & { replaced: boolean }> {
   const { profile, driver } = storage;
   const report = file.report ?? storage.reportWrite;
   const started = performance.now();
@@ -90,7 +98,8 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
       key: backendKey(storage, key),
       body: meter,
       metadata,
-      overwrite: profile.overwrite,
+      overwrite: file.overwrite ?? profile.overwrite,
+      ...(file.ifMatch !== undefined && { ifMatch: file.ifMatch }),
       ...(file.contentLength !== undefined && { contentLength: file.contentLength }),
       ...(file.signal !== undefined && { signal: file.signal }),
     });
@@ -105,6 +114,7 @@ export async function storeObject(storage: Storage, file: IncomingFile): Promise
       checksum: { sha256: meter.digest() },
       ...(originalName !== undefined && { originalName }),
       ...(profile.access === 'public' && { url: driver.publicUrl(backendKey(storage, key)) }),
+      replaced: result.replaced,
     };
   } catch (error) {
     if (!file.body.destroyed) file.body.destroy();

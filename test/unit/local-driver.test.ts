@@ -78,7 +78,7 @@ describe('put and read back', () => {
       metadata: { contentType: 'application/octet-stream' },
       overwrite: false,
     });
-    expect(result).toEqual({ key: 'bin/data.bin', size: data.length, etag: md5(data) });
+    expect(result).toEqual({ key: 'bin/data.bin', size: data.length, replaced: false, etag: md5(data) });
     const got = await driver.get({ key: 'bin/data.bin' });
     if (got.notModified) throw new Error('unexpected 304');
     expect((await collect(got.body)).equals(data)).toBe(true);

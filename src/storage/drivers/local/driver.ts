@@ -6,6 +6,7 @@ import { AppError } from '../../../errors.ts';
 import type { StorageDriver } from '../../driver.ts';
 import { deleteObject } from './delete.ts';
 import { errorCode } from './io-errors.ts';
+import { createKeyLocks } from './key-locks.ts';
 import { listObjects } from './list.ts';
 import { parseKey, storageLayout } from './paths.ts';
 import { getObject, headObject } from './read.ts';
@@ -36,7 +37,7 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
   const { name, profile, links } = options;
   const directory = resolve(options.directory);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const layout = { storage: name, ...storageLayout(directory) };
+  const layout = { storage: name, ...storageLayout(directory), locks: createKeyLocks() };
   const sweep = sweepStaleTemps(layout.tempRoot);
 
   return {
@@ -44,7 +45,8 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
     put: (input) => writeObject(layout, input),
     get: (input) => getObject(layout, input),
     head: (key) => headObject(layout, key),
-    delete: (key) => deleteObject(layout, key),
+    // Under the key's lock, so no delete falls between a conditional write's check and its rename.
+    delete: (key) => layout.locks.run(key, () => deleteObject(layout, key)),
     list: (input) => listObjects(layout, input),
 
     async presignGet({ key, expiresInSeconds, contentDisposition }) {

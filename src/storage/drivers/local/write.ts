@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { errorCode, storageError } from './io-errors.ts';
+import type { KeyLocks } from './key-locks.ts';
 import { encodeTrailer, type StoredRecord } from './metadata.ts';
 import { objectLocation, parseKey, walkDirectories } from './paths.ts';
+import { headObject } from './read.ts';
 
 /**
  * Atomic writes: the body streams into `.tmp/<uuid>.part` (same filesystem as the object tree), hashed
@@ -13,12 +15,18 @@ import { objectLocation, parseKey, walkDirectories } from './paths.ts';
  * step: `link` for create-only (the kernel refuses an existing name with EEXIST, so of any number of
  * concurrent writers exactly one wins) or `rename` to replace. Until that step nothing is visible;
  * on any failure the temp file is removed.
+ *
+ * Replacing writes try `link` first, so they know whether they replaced an object (EEXIST) without a
+ * separate look. A conditional replace (ifMatch) reads the stored ETag and renames under a per-key
+ * lock (key-locks.ts) that every publish and delete of this driver takes: atomic within the process.
+ * Two processes sharing one directory can interleave between that read and the rename.
  */
 
 export interface Layout {
   storage: string;
   objectsRoot: string;
   tempRoot: string;
+  locks: KeyLocks;
 }
 
 /** A temp file older than this belongs to a crashed process: live writes touch theirs far more often. */
@@ -41,8 +49,8 @@ export async function writeObject(layout: Layout, input: PutInput): Promise<PutR
     temp = join(layout.tempRoot, `${randomUUID()}.part`);
     const record = await writeTemp(layout, temp, input);
     throwIfAborted(signal);
-    await publish(layout, temp, location, key, input.overwrite);
-    return { key, size: record.size, etag: record.etag };
+    const replaced = await layout.locks.run(key, () => publish(layout, temp as string, location, input));
+    return { key, size: record.size, etag: record.etag, replaced };
   } catch (error) {
     if (temp) await rm(temp, { force: true }).catch(() => {});
     // Body errors come through as they are: the caller needs to see why its body failed.
@@ -123,33 +131,59 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> 
   }
 }
 
+/** Makes the temp file the object at `location` (under the key's lock); true when it replaced one. */
 async function publish(
   layout: Layout,
   temp: string,
   location: ReturnType<typeof objectLocation>,
-  key: string,
-  overwrite: boolean,
-): Promise<void> {
+  input: PutInput,
+): Promise<boolean> {
+  if (input.ifMatch !== undefined) await requireEtag(layout, input.key, input.ifMatch);
   for (let attempt = 1; ; attempt++) {
     try {
       await mkdir(layout.objectsRoot, { recursive: true });
       await walkDirectories(layout.objectsRoot, location.directories, true);
-      if (overwrite) await rename(temp, location.file);
-      else {
-        await link(temp, location.file);
-        await rm(temp, { force: true }).catch(() => {});
-      }
+      let replaced = true;
+      // ifMatch: the object is there (just checked), so straight to the rename.
+      if (input.ifMatch !== undefined) await rename(temp, location.file);
+      else replaced = await linkOrReplace(temp, location.file, input.overwrite);
       await syncDirectory(location.directory);
-      return;
+      return replaced;
     } catch (error) {
       const code = errorCode(error);
-      if (code === 'EEXIST' && !overwrite)
+      if (code === 'EEXIST' && !input.overwrite)
         throw new AppError('OBJECT_EXISTS', 'An object with this key already exists');
       // ENOENT: a concurrent delete pruned a directory between our mkdir and the publish.
       if (code === 'ENOENT' && attempt < PUBLISH_ATTEMPTS) continue;
       throw storageError(error, layout.storage, 'publish the object');
     }
   }
+}
+
+/** `link` (the kernel refuses a taken name with EEXIST); a taken name is replaced with `rename` if allowed. */
+async function linkOrReplace(temp: string, file: string, overwrite: boolean): Promise<boolean> {
+  try {
+    await link(temp, file);
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST' || !overwrite) throw error;
+    await rename(temp, file);
+    return true;
+  }
+  await rm(temp, { force: true }).catch(() => {});
+  return false;
+}
+
+/** PRECONDITION_FAILED unless the stored object has exactly this ETag. */
+async function requireEtag(layout: Layout, key: string, etag: string): Promise<void> {
+  const current = await headObject(layout, key).catch((error: unknown) => {
+    if (error instanceof AppError && error.code === 'OBJECT_NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (current?.etag !== etag)
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      'The stored object changed: it does not match If-Match any more',
+    );
 }
 
 /** Makes the new directory entry durable; best effort, since the object is already visible. */

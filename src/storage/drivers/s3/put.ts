@@ -7,17 +7,31 @@ import type { PutInput, PutResult } from '../../driver.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
 import { cleanUpUpload } from './cleanup.ts';
 import type { S3Context } from './context.ts';
-import { isConditionalConflict, isUnreachable, toAppError } from './errors.ts';
+import {
+  httpStatusOf,
+  isConditionalConflict,
+  isPreconditionFailed,
+  isUnreachable,
+  toAppError,
+} from './errors.ts';
 import { newWriteId, outcomeUnknown, retractLateWrite } from './late-writes.ts';
 import { metaKeys, quoteEtag } from './metadata.ts';
 import { objectParams } from './params.ts';
-import { type Reservation, reserve } from './reservation.ts';
+import { headObject } from './read.ts';
+import { type Reservation, reserve, withIfMatch } from './reservation.ts';
 
 /**
  * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
  * one PutObject (create-only: If-None-Match: *, decided atomically by S3); a longer one goes through
  * lib-storage's multipart Upload, create-only behind a reservation (reservation.ts). Memory per upload
  * stays ≈ (queueSize + 1) × partSize whatever the body's size.
+ *
+ * Replacing writes: `ifMatch` goes to S3 as If-Match, atomic for one PutObject (AWS, Ceph 16). On a
+ * multipart upload it goes on CompleteMultipartUpload (atomic on AWS; Ceph 16 ignores it there), and
+ * the key is looked at again once the whole body has been read, so on Ceph the object can still
+ * change unseen only while the last part is sent and the upload completed. Whether a write replaced
+ * an object: a single PutObject tries If-None-Match: * first (exact; a second request only when it
+ * replaces); a multipart upload looks at the key when the body has been read.
  */
 export async function putObject(context: S3Context, input: PutInput): Promise<PutResult> {
   const body = openBody(input.body, input.signal);
@@ -31,7 +45,8 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
       const data = head.chunks.length === 1 && head.chunks[0] ? head.chunks[0] : Buffer.concat(head.chunks);
       checkLength(input, data.length);
       throwIfAborted(input.signal);
-      return await putBuffered(context, params, data, writeId);
+      if (writeId !== undefined) return await putCreateOnly(context, params, data, writeId);
+      return await putReplacing(context, params, data, input.ifMatch);
     }
     throwIfAborted(input.signal);
     return await putMultipart(context, params, input, body, head.chunks, writeId);
@@ -55,15 +70,14 @@ function checkLength(input: PutInput, size: number): void {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function putBuffered(
+/** One create-only PutObject (If-None-Match: *), tagged with the write's id. */
+async function putCreateOnly(
   context: S3Context,
   params: PutObjectCommandInput,
   data: Buffer,
-  /** Set for create-only writes. */
-  writeId: string | undefined,
+  writeId: string,
 ): Promise<PutResult> {
   const key = params.Key as string;
-  const createOnly = writeId !== undefined;
   for (let attempt = 1; ; attempt++) {
     let etag: string | undefined;
     try {
@@ -72,23 +86,62 @@ async function putBuffered(
           ...params,
           Body: data,
           ContentLength: data.length,
-          ...(createOnly && { IfNoneMatch: '*' }),
+          IfNoneMatch: '*',
         }),
       );
       etag = output.ETag;
     } catch (error) {
       // 409: a concurrent conditional write is in flight (AWS). The body is in memory, so replay it:
       // the retry either wins or gets 412 once the other write has landed.
-      if (createOnly && isConditionalConflict(error) && attempt < 3) {
+      if (isConditionalConflict(error) && attempt < 3) {
         await pause(100 * attempt);
         continue;
       }
-      const failure = toAppError(error, { operation: 'PutObject', createOnly });
-      if (writeId !== undefined && outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
+      const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
+      if (outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
       throw failure;
     }
-    return { key, size: data.length, etag: await etagOf(context, key, etag, writeId) };
+    return { key, size: data.length, etag: await etagOf(context, key, etag, writeId), replaced: false };
   }
+}
+
+/**
+ * One PutObject that may replace an object. With ifMatch, only that object (the quoted form first,
+ * then the bare one Ceph 16 compares: see withIfMatch). Without, If-None-Match: * first so the answer
+ * says whether something was replaced; a server without conditional writes (501) gets the plain write.
+ */
+async function putReplacing(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  ifMatch: string | undefined,
+): Promise<PutResult> {
+  const key = params.Key as string;
+  const send = async (condition: { IfMatch?: string; IfNoneMatch?: string }) =>
+    (
+      await context.client.send(
+        new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, ...condition }),
+      )
+    ).ETag;
+  let etag: string | undefined;
+  let replaced = true;
+  try {
+    if (ifMatch !== undefined) etag = await withIfMatch(ifMatch, (IfMatch) => send({ IfMatch }));
+    else {
+      try {
+        etag = await send({ IfNoneMatch: '*' });
+        replaced = false;
+      } catch (error) {
+        const status = httpStatusOf(error);
+        if (!isPreconditionFailed(error) && !isConditionalConflict(error) && status !== 501) throw error;
+        replaced = status !== 501;
+        etag = await send({});
+      }
+    }
+  } catch (error) {
+    throw toAppError(error, { operation: 'PutObject' });
+  }
+  return { key, size: data.length, etag: await etagOf(context, key, etag, undefined), replaced };
 }
 
 async function putMultipart(
@@ -110,6 +163,7 @@ async function putMultipart(
     throw error;
   }
   let size = 0;
+  let replaced = false;
   async function* source(): AsyncGenerator<Buffer> {
     for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) {
       size += chunk.length;
@@ -120,6 +174,8 @@ async function putMultipart(
       yield chunk;
     }
     checkLength(input, size);
+    // Before the last part is sent: what is at the key now (see the top of the file).
+    if (!createOnly) replaced = await stillMatches(context, input.key, input.ifMatch);
   }
   const stream = Readable.from(source(), { objectMode: true, highWaterMark: 1 });
   // Failures reach us through upload.done(); an 'error' event must never go unheard.
@@ -132,7 +188,8 @@ async function putMultipart(
     // If-None-Match on CompleteMultipartUpload anyway).
     upload = new Upload({
       client: context.client,
-      params: { ...params, Body: stream },
+      // lib-storage passes the params on to CompleteMultipartUpload, If-Match included.
+      params: { ...params, Body: stream, ...(input.ifMatch !== undefined && { IfMatch: input.ifMatch }) },
       partSize: context.profile.partSize,
       queueSize: context.profile.queueSize,
       // The multipart upload is aborted by cleanUpUpload below, once: lib-storage's own abort would make
@@ -161,7 +218,24 @@ async function putMultipart(
     if (!isUnreachable(failure)) await cleanup;
     throw failure;
   }
-  return { key: input.key, size, etag: await etagOf(context, input.key, etag, writeId) };
+  return { key: input.key, size, etag: await etagOf(context, input.key, etag, writeId), replaced };
+}
+
+/**
+ * Whether an object is at `key` (a reservation is none); with ifMatch, PRECONDITION_FAILED unless
+ * it is still that one.
+ */
+async function stillMatches(context: S3Context, key: string, ifMatch: string | undefined): Promise<boolean> {
+  const current = await headObject(context, key).catch((error: unknown) => {
+    if (error instanceof AppError && error.code === 'OBJECT_NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (ifMatch !== undefined && current?.etag !== ifMatch)
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      'The stored object changed: it does not match If-Match any more',
+    );
+  return current !== undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { S3Context } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
 import { isReservation, noneMatchHits, parseContentRange, quoteEtag, toObjectInfo } from './metadata.ts';
-import { RESERVATION_SIZE } from './reservation.ts';
+import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 
 /** Reads. A create-only reservation (reservation.ts) is not an object: it reads as absent everywhere. */
 
@@ -112,12 +112,7 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
       }),
     );
     const entries = output.Contents ?? [];
-    // Only entries of a reservation's exact size can be one; HEAD those (in parallel) to hide them.
-    const hidden = await Promise.all(
-      entries.map((entry) =>
-        entry.Size === RESERVATION_SIZE && entry.Key ? isHidden(context, entry.Key) : false,
-      ),
-    );
+    const hidden = await hiddenEntries(context, entries);
     const objects = entries
       .filter((entry, index) => entry.Key !== undefined && !hidden[index])
       .map((entry) => ({
@@ -140,6 +135,33 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
     }
     throw toAppError(error, { operation: 'ListObjectsV2' });
   }
+}
+
+/** HEADs in flight per list call on storages whose ETags say nothing (KMS). */
+const HEAD_CONCURRENCY = 4;
+
+/**
+ * Which listed entries are reservations (hidden from clients). Decided from the listing alone
+ * (reservation-body.ts): one list call is one S3 request. With KMS encryption S3's ETags are not the
+ * MD5 of the body, so there the entries of a reservation's size are HEADed, a few at a time.
+ */
+async function hiddenEntries(
+  context: S3Context,
+  entries: ReadonlyArray<{ Key?: string | undefined; Size?: number | undefined; ETag?: string | undefined }>,
+): Promise<boolean[]> {
+  const sse = context.profile.serverSideEncryption;
+  if (sse !== 'aws:kms' && sse !== 'aws:kms:dsse')
+    return entries.map((entry) => isListedReservation(entry.Size, entry.ETag));
+  const hidden = entries.map(() => false);
+  const candidates = entries.flatMap((entry, index) =>
+    entry.Key !== undefined && mayBeReservation(entry.Size) ? [{ key: entry.Key, index }] : [],
+  );
+  const worker = async () => {
+    for (let next = candidates.shift(); next !== undefined; next = candidates.shift())
+      hidden[next.index] = await isHidden(context, next.key);
+  };
+  await Promise.all(Array.from({ length: HEAD_CONCURRENCY }, worker));
+  return hidden;
 }
 
 async function isHidden(context: S3Context, key: string): Promise<boolean> {

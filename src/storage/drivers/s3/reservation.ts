@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
 import { isReservation, metaKeys, reservationExpiry, sameEtag } from './metadata.ts';
 import { encryptionParams } from './params.ts';
+import { reservationBody, reservationSize } from './reservation-body.ts';
 
 /**
  * Create-only reservations: atomic "never overwrite" for multipart uploads, on servers that ignore
@@ -13,19 +13,18 @@ import { encryptionParams } from './params.ts';
  * Before a multipart upload, the writer claims the key with a small conditional PutObject
  * (If-None-Match: *), which every server we target decides atomically. The multipart upload then only
  * ever replaces the writer's own reservation. A reservation whose writer died is taken over once it has
- * expired, with If-Match on its ETag. Its body is a random token, not empty: every empty object has the
- * same ETag (MD5 of nothing), and If-Match could not tell one reservation from another.
+ * expired, with If-Match on its ETag. Its body (reservation-body.ts) is recognisable in listings, and
+ * a takeover writes one of another size, so its ETag differs from the one it replaces.
  *
  * The TTL must exceed the longest upload (the server's request timeout), or a live writer's
  * reservation could be taken over.
  */
 
-/** Reservations are exactly this many bytes (a hex token), so list() only HEADs entries of this size. */
-export const RESERVATION_SIZE = 32;
-
 export interface Reservation {
   key: string;
   etag: string;
+  /** The write id it carries: which writer it belongs to (ETags repeat, reservation-body.ts). */
+  writeId: string;
 }
 
 const exists = (cause?: unknown) =>
@@ -41,14 +40,15 @@ async function writeReservation(
   key: string,
   writeId: string,
   condition: { IfNoneMatch: '*' } | { IfMatch: string },
+  size: number,
 ): Promise<Reservation> {
   const expiresAt = Date.now() + context.reservationTtlSeconds * 1000;
   const output = await context.client.send(
     new PutObjectCommand({
       Bucket: context.bucket,
       Key: key,
-      Body: randomBytes(RESERVATION_SIZE / 2).toString('hex'),
-      ContentLength: RESERVATION_SIZE,
+      Body: reservationBody(size),
+      ContentLength: size,
       ContentType: 'application/octet-stream',
       CacheControl: 'no-store',
       Metadata: { [metaKeys.reservation]: String(expiresAt), [metaKeys.writeId]: writeId },
@@ -58,7 +58,7 @@ async function writeReservation(
       ...condition,
     }),
   );
-  return { key, etag: output.ETag ?? '' };
+  return { key, etag: output.ETag ?? '', writeId };
 }
 
 /**
@@ -82,7 +82,7 @@ export async function withIfMatch<T>(etag: string, send: (ifMatch: string) => Pr
 export async function reserve(context: S3Context, key: string, writeId: string): Promise<Reservation> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeReservation(context, key, writeId, { IfNoneMatch: '*' });
+      return await writeReservation(context, key, writeId, { IfNoneMatch: '*' }, reservationSize());
     } catch (error) {
       // 409: another conditional write to this key is in flight (AWS); the next try gets 412 or wins.
       if (isConditionalConflict(error) && attempt < 3) {
@@ -92,7 +92,11 @@ export async function reserve(context: S3Context, key: string, writeId: string):
       if (!isPreconditionFailed(error)) throw toAppError(error, { operation: 'PutObject', createOnly: true });
     }
     // The key is taken: by an object, a live reservation, or the reservation of a writer that died.
-    let current: { ETag?: string | undefined; Metadata?: Record<string, string> | undefined };
+    let current: {
+      ETag?: string | undefined;
+      ContentLength?: number | undefined;
+      Metadata?: Record<string, string> | undefined;
+    };
     try {
       current = await context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: key }));
     } catch (error) {
@@ -102,7 +106,7 @@ export async function reserve(context: S3Context, key: string, writeId: string):
     if (!isReservation(current.Metadata) || reservationExpiry(current.Metadata) > Date.now()) throw exists();
     try {
       return await withIfMatch(current.ETag ?? '', (IfMatch) =>
-        writeReservation(context, key, writeId, { IfMatch }),
+        writeReservation(context, key, writeId, { IfMatch }, reservationSize(current.ContentLength)),
       );
     } catch (error) {
       if (isPreconditionFailed(error) || isConditionalConflict(error)) throw exists(error);
@@ -113,7 +117,7 @@ export async function reserve(context: S3Context, key: string, writeId: string):
 
 /**
  * Removes our reservation after a failed upload (rejects with S3's error; cleanup.ts retries it when
- * S3 was unreachable). It is deleted only while it is still ours (same ETag): the upload may have
+ * S3 was unreachable). It is deleted only while it is still ours (same ETag and write id): the upload may have
  * completed after all, or an overwrite may have replaced it. DeleteObject's If-Match closes the
  * remaining race where supported (AWS; Ceph 16 ignores it). A reservation left behind is invisible to
  * readers and expires.
@@ -122,7 +126,11 @@ export async function release(context: S3Context, reservation: Reservation): Pro
   const current = await context.client.send(
     new HeadObjectCommand({ Bucket: context.bucket, Key: reservation.key }),
   );
-  if (!isReservation(current.Metadata) || !sameEtag(current.ETag, reservation.etag)) return;
+  const ours =
+    isReservation(current.Metadata) &&
+    sameEtag(current.ETag, reservation.etag) &&
+    current.Metadata?.[metaKeys.writeId] === reservation.writeId;
+  if (!ours) return;
   await withIfMatch(reservation.etag, (IfMatch) =>
     context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
   );
