@@ -196,6 +196,14 @@ export const configSchema = z
         idleTimeout: duration('60s'),
         /** The request line and headers must arrive within this (slow-loris guard). */
         headersTimeout: duration('30s'),
+        maxConnections: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(1024)
+          .describe(
+            'Open client connections the server holds at most; past it, new connections are closed as soon as they are accepted (slow-loris guard).',
+          ),
         /** On SIGTERM, in-flight uploads get this long to finish before they are aborted. */
         shutdownGrace: duration('25s'),
         trustProxy: bool.default(false),
