@@ -226,8 +226,13 @@ export const configSchema = z
     local: z
       .object({
         root: z.string().min(1).default('./data'),
-        /** HMAC secret for service-signed links; a random per-process secret when unset. */
-        signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+        signingSecret: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .optional()
+          .describe(
+            'HMAC secret for links to local objects; when unset, one is generated once and kept in local.root/.signing-secret (0600).',
+          ),
         /** The previous secret, still accepted while links signed with it expire (rotation). */
         previousSigningSecret: z.string().min(32, 'must be at least 32 characters').optional(),
         /** Base URL clients use to reach this service, for links to local objects. */
