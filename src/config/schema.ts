@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authSchema } from './auth-schema.ts';
-import { boolField, durationField, optionalDurationField, sizeField } from './fields.ts';
+import { boolField, durationField, modeField, optionalDurationField, sizeField } from './fields.ts';
 
 /**
  * The one config schema. Parsing turns the operator's file (after ${VAR} interpolation) into the
@@ -237,6 +237,12 @@ export const configSchema = z
         previousSigningSecret: z.string().min(32, 'must be at least 32 characters').optional(),
         /** Base URL clients use to reach this service, for links to local objects. */
         publicBaseUrl: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
+        fileMode: modeField('0600', 0o600).describe(
+          'Permission mode of the files the local driver creates, an octal string ("0640" lets the group read).',
+        ),
+        directoryMode: modeField('0700', 0o700).describe(
+          'Permission mode of the directories the local driver creates, an octal string ("0750" lets the group list).',
+        ),
       })
       .strict()
       .prefault({}),

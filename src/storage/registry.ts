@@ -30,6 +30,7 @@ export function createStorages(config: Config, links: LinkSigner): Map<string, S
             // Empty: links are relative and made absolute against the request's origin, unless the
             // operator says where clients reach the service.
             baseUrl: config.local.publicBaseUrl ?? '',
+            modes: { file: config.local.fileMode, directory: config.local.directoryMode },
           });
     storages.set(name, { name, profile, driver });
   }

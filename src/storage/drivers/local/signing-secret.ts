@@ -1,14 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorCode } from './io-errors.ts';
+import { DEFAULT_MODES, makeDirectories } from './modes.ts';
 
 /**
  * Where the secret for local links comes from. A random secret per process made every link die on a
  * restart, so unless `local.signingSecret` is configured, one is generated once and kept in
- * `<local.root>/.signing-secret` (0600; storage names cannot start with a dot, so no storage
- * directory can be that name). Several instances that serve each other's links still need the same
- * configured secret: each machine's root has its own file.
+ * `<local.root>/.signing-secret` (0600, whatever local.fileMode says; storage names cannot start with
+ * a dot, so no storage directory can have that name). Several instances that serve each other's links
+ * still need one configured secret: each machine's root has its own file.
  */
 
 export const SECRET_FILE = '.signing-secret';
@@ -24,13 +25,14 @@ export interface SigningSecret {
 export async function resolveSigningSecret(local: {
   root: string;
   signingSecret?: string | undefined;
+  directoryMode?: number;
 }): Promise<SigningSecret> {
   if (local.signingSecret !== undefined) return { secret: local.signingSecret, source: 'config' };
   const root = resolve(local.root);
   const path = join(root, SECRET_FILE);
   const kept = await readSecret(path);
   if (kept !== undefined) return { secret: kept, source: 'file', path };
-  await mkdir(root, { recursive: true, mode: 0o700 });
+  await makeDirectories(root, local.directoryMode ?? DEFAULT_MODES.directory);
   // Written whole under a temporary name, then linked into place: a reader never sees a partial file,
   // and of two processes starting together over one root, one wins and the other reads its secret.
   const temp = `${path}.${randomUUID()}.tmp`;
