@@ -54,6 +54,17 @@ describe('headers deadline', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
   });
+  it('cuts a connection that sends nothing just as soon (idle sockets are not held)', async () => {
+    const client = openSocket(stowage.url);
+    await client.connected;
+    const started = Date.now();
+    // Given up after 10 s, as above.
+    const answer = await Promise.race([client.closed, sleep(10_000).then(() => undefined)]);
+    const elapsed = Date.now() - started;
+    client.socket.destroy();
+    expect(answer, 'still open after 10 s').toBeDefined();
+    expect(elapsed).toBeLessThan(3_500);
+  });
 });
 
 describe('connection cap', () => {
