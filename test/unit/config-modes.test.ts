@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { formatConfig } from '../../src/cli/show-config.ts';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 
 /** local.fileMode / local.directoryMode: quoted octal strings, owner access kept, 0600/0700 by default. */
@@ -37,5 +39,12 @@ describe('local file and directory modes', () => {
     expect(problemsOf(local({ directoryMode: '0600' }))).toEqual([
       expect.stringMatching(/^local\.directoryMode: must give the owner at least 0700/),
     ]);
+  });
+
+  it('`stowage config` shows them in octal, as they are written, so its output parses back', () => {
+    const config = parseConfig(local({ directoryMode: '0750' }), {});
+    const shown = parse(formatConfig(config, 'yaml')) as { local: Record<string, unknown> };
+    expect(shown.local).toMatchObject({ fileMode: '0600', directoryMode: '0750' });
+    expect(parseConfig(shown, {}).local).toEqual(config.local);
   });
 });
