@@ -63,7 +63,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     http: httpServerOptions(),
   }).withTypeProvider<ZodTypeProvider>();
 
-  limitConnections(app.server, config.server);
+  limitConnections(app.server, config.server, app.log);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

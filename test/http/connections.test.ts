@@ -84,6 +84,7 @@ describe('connection cap', () => {
     const extra = openSocket(stowage.url);
     extra.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(await extra.closed).toBe(''); // closed without a byte of answer
+    expect(stowage.logs.filter((line) => line.includes('server.maxConnections (3) reached'))).toHaveLength(1);
 
     for (const client of held)
       client.socket.end('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
