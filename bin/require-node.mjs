@@ -8,11 +8,15 @@
  */
 export const MINIMUM = '22.18.0';
 
+const [needMajor = 0, needMinor = 0] = MINIMUM.split('.').map(Number);
+/** The first minor of each line with type stripping unflagged: MINIMUM's, and 23.6 on the short-lived 23. */
+const UNFLAGGED = { [needMajor]: needMinor, 23: 6 };
+
 /** Undefined when `version` ("22.18.0", "v24.1.0") is new enough; else the one line to print. */
 export function nodeVersionProblem(version) {
   const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
-  const [needMajor = 0, needMinor = 0] = MINIMUM.split('.').map(Number);
-  if (major > needMajor || (major === needMajor && minor >= needMinor)) return undefined;
+  const fromMinor = UNFLAGGED[major];
+  if (major > 23 || (fromMinor !== undefined && minor >= fromMinor)) return undefined;
   return (
     `stowage needs Node.js ${needMajor}.${needMinor} or later (24 LTS recommended); this is Node.js ${version}. ` +
     'Install it from https://nodejs.org/ or with a version manager (e.g. nvm install 24).'

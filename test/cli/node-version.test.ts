@@ -34,7 +34,10 @@ const tooOld = oldNode !== undefined && Number(oldNode.split('.')[0]) < 22;
 
 // A variable specifier: the launcher is plain JavaScript without type declarations.
 const launcher = new URL('../../bin/require-node.mjs', import.meta.url).href;
-const { MINIMUM } = (await import(launcher)) as { MINIMUM: string };
+const { MINIMUM, nodeVersionProblem } = (await import(launcher)) as {
+  MINIMUM: string;
+  nodeVersionProblem: (version: string) => string | undefined;
+};
 const [major, minor] = MINIMUM.split('.');
 const needed = new RegExp(
   `^stowage needs Node\\.js ${major}\\.${minor} or later .*this is Node\\.js ${oldNode}\\. .*nodejs\\.org`,
@@ -79,6 +82,14 @@ function npmRun(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number 
   });
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })));
 }
+
+describe('which versions are new enough', () => {
+  it('22.18+, 23.6+ (type stripping unflagged) and anything from 24', () => {
+    const accepted = (version: string) => nodeVersionProblem(version) === undefined;
+    expect(['22.18.0', 'v22.20.1', '23.6.0', '24.0.0', '26.1.0'].filter(accepted)).toHaveLength(5);
+    expect(['18.20.0', '20.20.2', '22.17.1', '23.5.0', '21.7.3'].filter(accepted)).toEqual([]);
+  });
+});
 
 describe('on a Node.js that is new enough', () => {
   it('the stowage command runs', async () => {
