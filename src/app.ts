@@ -6,6 +6,7 @@ import type { Config } from './config/schema.ts';
 import { AccessLog } from './http/access-log.ts';
 import { UploadAdmission } from './http/admission.ts';
 import { registerBrowserGuard } from './http/browser-guard.ts';
+import { httpServerOptions, limitConnections } from './http/connections.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerCors } from './http/cors.ts';
 import { registerErrorHandling, sendError, toAppError } from './http/error-handler.ts';
@@ -60,9 +61,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
       sendError(request, reply, toAppError(error));
     },
     clientErrorHandler: answerProtocolError,
+    http: httpServerOptions(),
   }).withTypeProvider<ZodTypeProvider>();
 
-  app.server.headersTimeout = config.server.headersTimeout * 1000;
+  limitConnections(app.server, config.server, app.log);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

@@ -5,7 +5,8 @@ import { loadConfigFile, parseConfig } from './config/load.ts';
 import { drain } from './drain.ts';
 import { UploadAdmission } from './http/admission.ts';
 import { loggerOptions } from './logger.ts';
-import { createLinks, createStorages } from './storage/registry.ts';
+import { describeSigningSecret } from './storage/drivers/local/signing-secret.ts';
+import { createKeptLinks, createStorages } from './storage/registry.ts';
 
 /**
  * The process: config → storages → app → listen, and a graceful stop on SIGTERM/SIGINT (see
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const config = configPath
     ? await loadConfigFile(configPath, env)
     : parseConfig(embeddedDefaultConfig, env, 'embedded default');
-  const links = createLinks(config);
+  const { links, secret } = await createKeptLinks(config);
   const storages = createStorages(config, links);
   const uploads = new UploadAdmission(config);
   const app = await buildApp(config, {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   }
   if (isOpen(config)) app.log.warn(describeAccess(config));
   else app.log.info(describeAccess(config));
+  if (secret) app.log.info(describeSigningSecret(secret));
   for (const [name, storage] of storages) {
     const { driver, access, maxFileSize } = storage.profile;
     const where =

@@ -4,7 +4,7 @@ import { resolveS3Connection } from '../storage/drivers/s3/connection.ts';
 
 /**
  * `stowage config`: the config as Stowage will run it — every default applied, sizes in bytes,
- * durations in seconds, each S3 storage with its resolved connection — and no secret in the output.
+ * durations in seconds, modes in octal, each S3 storage with its resolved connection — and no secret in the output.
  */
 
 const MASK = '********';
@@ -52,7 +52,14 @@ export function resolvedView(config: Config): Record<string, unknown> {
     }),
   );
   const { s3, ...rest } = config;
-  return maskSecrets({ ...rest, storages }) as Record<string, unknown>;
+  // Modes as an operator writes them ("0600"), not as the numbers they parse to.
+  const mode = (value: number) => value.toString(8).padStart(4, '0');
+  const local = {
+    ...rest.local,
+    fileMode: mode(rest.local.fileMode),
+    directoryMode: mode(rest.local.directoryMode),
+  };
+  return maskSecrets({ ...rest, local, storages }) as Record<string, unknown>;
 }
 
 export function formatConfig(config: Config, format: 'yaml' | 'json'): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { openAnonymousGrants } from '../auth/open-access.ts';
 import { authSchema } from './auth-schema.ts';
-import { boolField, durationField, optionalDurationField, sizeField } from './fields.ts';
+import { boolField, durationField, modeField, optionalDurationField, sizeField } from './fields.ts';
 import { overlap } from './locations.ts';
 
 /**
@@ -198,6 +198,14 @@ export const configSchema = z
         idleTimeout: duration('60s'),
         /** The request line and headers must arrive within this (slow-loris guard). */
         headersTimeout: duration('30s'),
+        maxConnections: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(1024)
+          .describe(
+            'Open client connections the server holds at most; past it, new connections are closed as soon as they are accepted (slow-loris guard).',
+          ),
         /** On SIGTERM, in-flight uploads get this long to finish before they are aborted. */
         shutdownGrace: duration('25s'),
         trustProxy: bool.default(false),
@@ -220,12 +228,23 @@ export const configSchema = z
     local: z
       .object({
         root: z.string().min(1).default('./data'),
-        /** HMAC secret for service-signed links; a random per-process secret when unset. */
-        signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+        signingSecret: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .optional()
+          .describe(
+            'HMAC secret for links to local objects; when unset, one is generated once and kept in local.root/.signing-secret (0600).',
+          ),
         /** The previous secret, still accepted while links signed with it expire (rotation). */
         previousSigningSecret: z.string().min(32, 'must be at least 32 characters').optional(),
         /** Base URL clients use to reach this service, for links to local objects. */
         publicBaseUrl: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
+        fileMode: modeField('0600', 0o600).describe(
+          'Permission mode of the files the local driver creates, an octal string ("0640" lets the group read).',
+        ),
+        directoryMode: modeField('0700', 0o700).describe(
+          'Permission mode of the directories the local driver creates, an octal string ("0750" lets the group list).',
+        ),
       })
       .strict()
       .prefault({}),

@@ -81,7 +81,8 @@ export async function storeObject(
     });
     const originalName = sanitizeFilename(file.filename);
     const key =
-      file.key ?? `${file.keyPrefix ?? ''}${generateKey(chooseExtension(sniffed?.ext, originalName))}`;
+      file.key ??
+      `${file.keyPrefix ?? ''}${generateKey(chooseExtension(sniffed?.ext, contentType, originalName))}`;
     const dispositionType = isSafeInline(contentType) ? profile.contentDisposition : 'attachment';
     const metadata: ObjectMetadata = {
       contentType,

@@ -4,7 +4,8 @@ import { AppError } from '../errors.ts';
 
 /**
  * Object keys. Server-generated keys are 128 random bits (hex, so safe on case-insensitive disks and
- * in URLs) plus an extension from a safe charset: the raw client filename never becomes a key.
+ * in URLs) plus an extension from the stored type (chooseExtension): the raw client filename never
+ * becomes a key.
  * Caller-chosen keys (raw PUT) are validated against the rules S3 and filesystems both tolerate.
  */
 
@@ -19,17 +20,35 @@ export function generateKey(extension?: string): string {
 }
 
 /**
- * The extension for a generated key: the sniffed type's extension when the content was recognised
- * (it cannot lie), else the client filename's if it is short and alphanumeric, else none.
+ * Extensions for stored types the sniffer cannot recognise (text): the first is the default, the
+ * others are what a client's filename may keep. A type missing here gets no extension, whatever the
+ * filename says: an unrecognised body named `x.html`, `x.svg`, `x.js`, `x.exe` or `x.sh` would
+ * otherwise be published under a key that a CDN, a browser or a desktop treats by its extension.
+ */
+const textExtensions: Record<string, readonly [string, ...string[]]> = {
+  'text/plain': ['txt', 'text', 'log'],
+  'text/csv': ['csv'],
+  'text/tab-separated-values': ['tsv'],
+  'text/markdown': ['md', 'markdown'],
+  'application/json': ['json'],
+  'application/x-ndjson': ['ndjson', 'jsonl'],
+};
+
+/**
+ * The extension for a generated key: the sniffed type's when the content was recognised (it cannot
+ * lie), else one that fits the stored type (the filename's when it is one of that type's, e.g.
+ * `.log` for text/plain), else none.
  */
 export function chooseExtension(
   detectedExtension: string | undefined,
+  storedType: string,
   filename: string | undefined,
 ): string | undefined {
   if (detectedExtension && safeExtension.test(detectedExtension)) return detectedExtension;
-  if (!filename) return undefined;
-  const extension = extname(filename).slice(1).toLowerCase();
-  return safeExtension.test(extension) ? extension : undefined;
+  const fitting = textExtensions[storedType];
+  if (!fitting) return undefined;
+  const given = filename ? extname(filename).slice(1).toLowerCase() : '';
+  return fitting.includes(given) ? given : fitting[0];
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.

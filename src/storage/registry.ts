@@ -2,6 +2,7 @@ import { localDirectory } from '../config/locations.ts';
 import type { Config } from '../config/schema.ts';
 import { createLocalDriver } from './drivers/local/driver.ts';
 import { createLinkSigner, type LinkSigner } from './drivers/local/signed-links.ts';
+import { resolveSigningSecret, type SigningSecret } from './drivers/local/signing-secret.ts';
 import { resolveS3Connection } from './drivers/s3/connection.ts';
 import { createS3Driver } from './drivers/s3/driver.ts';
 import type { Storage } from './storage.ts';
@@ -29,6 +30,7 @@ export function createStorages(config: Config, links: LinkSigner): Map<string, S
             // Empty: links are relative and made absolute against the request's origin, unless the
             // operator says where clients reach the service.
             baseUrl: config.local.publicBaseUrl ?? '',
+            modes: { file: config.local.fileMode, directory: config.local.directoryMode },
           });
     storages.set(name, { name, profile, driver });
   }
@@ -36,15 +38,32 @@ export function createStorages(config: Config, links: LinkSigner): Map<string, S
 }
 
 /**
- * The signer for local storages' links. Without a configured secret each process makes its own, so
- * links die with the process and do not work across instances: fine for the embedded default, and
- * the reason a multi-instance deployment must set `local.signingSecret`.
+ * A signer for local storages' links with a secret of its own: the configured one, else a random one
+ * that dies with the process. For tools and tests; the server uses createKeptLinks.
  */
 export function createLinks(config: Config): LinkSigner {
   return createLinkSigner({
     secret: config.local.signingSecret,
     previousSecret: config.local.previousSigningSecret,
   });
+}
+
+/**
+ * The server's signer: the configured secret, else (when a storage is local) the one kept under
+ * `local.root` (signing-secret.ts), so links survive a restart. `secret` says which, for the log;
+ * undefined when no storage is local and none is configured (no links to sign).
+ */
+export async function createKeptLinks(
+  config: Config,
+): Promise<{ links: LinkSigner; secret: SigningSecret | undefined }> {
+  const local = Object.values(config.storages).some((profile) => profile.driver === 'local');
+  const secret =
+    local || config.local.signingSecret !== undefined ? await resolveSigningSecret(config.local) : undefined;
+  const links = createLinkSigner({
+    secret: secret?.secret,
+    previousSecret: config.local.previousSigningSecret,
+  });
+  return { links, secret };
 }
 
 export async function closeStorages(storages: ReadonlyMap<string, Storage>): Promise<void> {

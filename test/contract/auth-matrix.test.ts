@@ -267,7 +267,7 @@ for (const driver of ['s3', 'local'] as const) {
     it('a JWT confined to its owner prefix uploads into it, and lists only it', async () => {
       const headers = bearer(await token({ sub: 'carol', scope: 'mine:write mine:list' }));
       const body = new FormData();
-      body.append('file', new Blob(['hello']), 'note.txt');
+      body.append('file', new Blob(['hello'], { type: 'text/plain' }), 'note.txt');
       const upload = await fetch(`${stowage.url}/v1/storages/mine/objects`, {
         method: 'POST',
         body,

@@ -16,13 +16,25 @@ describe('generated keys', () => {
     expect(many.size).toBe(10_000);
   });
 
-  it('take the extension from the sniffed type first, the filename only when it is safe', () => {
-    expect(chooseExtension('png', 'photo.jpg')).toBe('png');
-    expect(chooseExtension(undefined, 'report.PDF')).toBe('pdf');
-    expect(chooseExtension(undefined, 'evil.php%00.png ')).toBeUndefined();
-    expect(chooseExtension(undefined, 'x.tar.gz')).toBe('gz');
-    expect(chooseExtension(undefined, 'no-extension')).toBeUndefined();
-    expect(chooseExtension(undefined, 'weird.ext$')).toBeUndefined();
+  it('take the extension from the sniffed type first, else from the stored type', () => {
+    expect(chooseExtension('png', 'image/png', 'photo.jpg')).toBe('png');
+    expect(chooseExtension(undefined, 'text/plain', 'notes.LOG')).toBe('log');
+    expect(chooseExtension(undefined, 'text/plain', 'run.sh')).toBe('txt');
+    expect(chooseExtension(undefined, 'text/csv', undefined)).toBe('csv');
+    expect(chooseExtension(undefined, 'application/json', 'data.json')).toBe('json');
+    expect(chooseExtension('exe$', 'application/x-msdownload', 'x.exe')).toBeUndefined();
+  });
+
+  it('never take an extension from the filename for content of an unrecognised, unlisted type', () => {
+    for (const [type, name] of [
+      ['text/html', 'page.html'],
+      ['image/svg+xml', 'logo.svg'],
+      ['text/javascript', 'app.js'],
+      ['application/octet-stream', 'setup.exe'],
+      ['application/x-sh', 'install.sh'],
+      ['application/octet-stream', 'report.PDF'],
+    ] as const)
+      expect(chooseExtension(undefined, type, name), name).toBeUndefined();
   });
 });
 

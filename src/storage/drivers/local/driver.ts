@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, rm, writeFile } from 'node:fs/promises';
+import { link, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LocalProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
@@ -8,6 +8,7 @@ import { deleteObject } from './delete.ts';
 import { errorCode } from './io-errors.ts';
 import { createKeyLocks } from './key-locks.ts';
 import { listObjects } from './list.ts';
+import { DEFAULT_MODES, type FileModes, makeDirectories } from './modes.ts';
 import { parseKey, storageLayout } from './paths.ts';
 import { getObject, headObject } from './read.ts';
 import type { LinkSigner } from './signed-links.ts';
@@ -31,13 +32,20 @@ export interface LocalDriverOptions {
   links: LinkSigner;
   /** Where clients reach this service (`local.publicBaseUrl`), for signed links and public URLs. */
   baseUrl: string;
+  /** Modes of the files and directories it creates (`local.fileMode`, `local.directoryMode`); 0600/0700 by default. */
+  modes?: FileModes;
 }
 
 export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
   const { name, profile, links } = options;
   const directory = resolve(options.directory);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const layout = { storage: name, ...storageLayout(directory), locks: createKeyLocks() };
+  const layout = {
+    storage: name,
+    ...storageLayout(directory),
+    locks: createKeyLocks(),
+    modes: options.modes ?? DEFAULT_MODES,
+  };
   const sweep = sweepStaleTemps(layout.tempRoot);
 
   return {
@@ -96,12 +104,16 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
  * them; some network and FAT filesystems lack them), so an unusable directory fails readiness rather
  * than the first upload.
  */
-async function probeWritable(layout: { objectsRoot: string; tempRoot: string }): Promise<void> {
-  await mkdir(layout.objectsRoot, { recursive: true });
-  await mkdir(layout.tempRoot, { recursive: true });
+async function probeWritable(layout: {
+  objectsRoot: string;
+  tempRoot: string;
+  modes: FileModes;
+}): Promise<void> {
+  await makeDirectories(layout.objectsRoot, layout.modes.directory);
+  await makeDirectories(layout.tempRoot, layout.modes.directory);
   const probe = join(layout.tempRoot, `check-${randomUUID()}.part`);
   try {
-    await writeFile(probe, 'ok', { flag: 'wx', flush: true });
+    await writeFile(probe, 'ok', { flag: 'wx', flush: true, mode: layout.modes.file });
     await link(probe, `${probe}.link`);
   } finally {
     await rm(probe, { force: true });

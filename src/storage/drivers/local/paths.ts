@@ -1,6 +1,7 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../../errors.ts';
+import { DEFAULT_MODES } from './modes.ts';
 
 /**
  * Keys → paths under the storage's object tree, and the containment rules that keep every key inside it.
@@ -89,21 +90,29 @@ export const symlinkRefused = () =>
  * Walks the key's directories from the object root with lstat, so a symbolic link planted in the tree
  * (pointing outside it or not) is never followed: resolves true when every directory exists and is a
  * real directory, false when one is missing or is not a directory, and throws INVALID_KEY at a symlink.
- * With `create`, missing directories are made one at a time (never `mkdir -p`, which follows links).
+ * With `create`, missing directories are made one at a time (never `mkdir -p`, which follows links),
+ * with `mode`.
  */
 export async function walkDirectories(
   objectsRoot: string,
   directories: readonly string[],
   create: boolean,
+  mode = DEFAULT_MODES.directory,
 ): Promise<boolean> {
   let current = objectsRoot;
   for (const name of directories) {
     current = join(current, name);
     let stats = await lstatOrUndefined(current);
     if (!stats && create) {
-      await mkdir(current).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      });
+      const made = await mkdir(current, { mode }).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          return false;
+        },
+      );
+      // Exactly the mode, whatever the umask; only on a directory this call made (not a symlink).
+      if (made) await chmod(current, mode);
       stats = await lstatOrUndefined(current);
     }
     if (stats?.isSymbolicLink()) throw symlinkRefused();

@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, link, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, lstat, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { errorCode, storageError } from './io-errors.ts';
 import type { KeyLocks } from './key-locks.ts';
 import { encodeTrailer, type StoredRecord } from './metadata.ts';
+import { type FileModes, makeDirectories } from './modes.ts';
 import { objectLocation, parseKey, walkDirectories } from './paths.ts';
 import { headObject } from './read.ts';
 
@@ -27,6 +28,7 @@ export interface Layout {
   objectsRoot: string;
   tempRoot: string;
   locks: KeyLocks;
+  modes: FileModes;
 }
 
 /** A temp file older than this belongs to a crashed process: live writes touch theirs far more often. */
@@ -74,8 +76,14 @@ async function writeTemp(layout: Layout, temp: string, input: PutInput): Promise
       throw storageError(error, layout.storage, operation);
     });
   const handle = await io('create a temporary file', async () => {
-    await mkdir(layout.tempRoot, { recursive: true });
-    return open(temp, 'wx');
+    await makeDirectories(layout.tempRoot, layout.modes.directory);
+    const created = await open(temp, 'wx', layout.modes.file);
+    // Exactly the mode, whatever the umask; the published object is this file (linked or renamed).
+    await created.chmod(layout.modes.file).catch(async (error: unknown) => {
+      await created.close();
+      throw error;
+    });
+    return created;
   });
   let closed = false;
   try {
@@ -141,8 +149,8 @@ async function publish(
   if (input.ifMatch !== undefined) await requireEtag(layout, input.key, input.ifMatch);
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(layout.objectsRoot, { recursive: true });
-      await walkDirectories(layout.objectsRoot, location.directories, true);
+      await makeDirectories(layout.objectsRoot, layout.modes.directory);
+      await walkDirectories(layout.objectsRoot, location.directories, true, layout.modes.directory);
       let replaced = true;
       // ifMatch: the object is there (just checked), so straight to the rename.
       if (input.ifMatch !== undefined) await rename(temp, location.file);
