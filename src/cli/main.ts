@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { generateApiKey, hashApiKey } from '../auth/api-keys.ts';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { checkStorages } from './check.ts';
 import { formatFindings, formatTable, hasFailures, hasWarnings } from './check-report.ts';
+import { updateReadme } from './docs.ts';
 import { iamPolicy } from './iam-policy.ts';
 import { renderOpenApi } from './openapi.ts';
 import { formatConfig } from './show-config.ts';
@@ -38,6 +39,9 @@ Commands:
   openapi     Prints the OpenAPI document the routes declare.
                 --json           JSON instead of YAML
                 --out FILE       write it to FILE instead
+  docs        Rewrites the README's generated parts (the error table, the configuration reference)
+              from the error catalogue and the config schema.
+                --out FILE       the README to rewrite (default: README.md)
 
 Options:
   --config FILE   the config file (default: $STOWAGE_CONFIG, else the embedded local-disk default)
@@ -91,6 +95,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         const document = await renderOpenApi(values.json ? 'json' : 'yaml');
         if (values.out) await writeFile(values.out, document);
         else io.stdout(document);
+        return 0;
+      }
+      case 'docs': {
+        const file = values.out ?? 'README.md';
+        await writeFile(file, updateReadme(await readFile(file, 'utf8')));
+        io.stderr(`${file}: generated sections updated\n`);
         return 0;
       }
       default:
