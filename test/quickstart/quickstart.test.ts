@@ -5,7 +5,13 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pdf, png } from '../support/payloads.ts';
-import { fillPlaceholders, type PlaceholderValues, readmeShellCommands } from '../support/readme-commands.ts';
+import {
+  fillPlaceholders,
+  type PlaceholderValues,
+  readmeInlineCommands,
+  readmeShellCommands,
+  readmeSpan,
+} from '../support/readme-commands.ts';
 import { createTestBucket, emptyAndDeleteBucket, listAllKeys } from '../support/s3-admin.ts';
 import { freePort } from '../support/stowage-process.ts';
 
@@ -21,6 +27,21 @@ import { freePort } from '../support/stowage-process.ts';
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const commands = await readmeShellCommands();
+const inline = await readmeInlineCommands();
+
+/** Inline commands this file does not run, each with where it is run or checked instead. */
+const NOT_RUN: Record<string, string> = {
+  'npm test': "the whole suite, this file included: CI's own command (.ci/run)",
+  'npm ci': 'run by the quick-start block (npm ci && npm start)',
+  'npm start': 'run by the quick-start and S3 blocks',
+  'npm run soak': 'a test project of its own, the last one `npm test` runs',
+  'docker compose up --build': 'no Docker engine here: test/http/deploy.test.ts checks the compose file',
+  'docker compose config': 'run by test/http/deploy.test.ts where a compose CLI exists',
+  'docker build -t stowage .': "no Docker engine here: test/http/deploy.test.ts runs the image's CMD",
+  'docker stop -t 30': 'no Docker engine here (a stop signal to a container)',
+  'npx stowage': 'a name in the text, not a command',
+  'npm run cli --': 'a name in the text, not a command',
+};
 const photo = png(20_000);
 const report = pdf(50_000);
 let checkout = '';
@@ -176,6 +197,64 @@ describe('README commands', () => {
     const download = at(/<the url>/).command.match(/-o (\S+)/)?.[1] ?? '';
     expect((await readFile(join(checkout, download))).equals(report)).toBe(true);
   });
+
+  it("runs the commands quoted in the text as written, with the S3 command's variables exported", async () => {
+    expect(inline.filter((command) => !(command in NOT_RUN))).not.toEqual([]);
+    expect(
+      Object.keys(NOT_RUN).filter((command) => !inline.includes(command)),
+      'stale NOT_RUN',
+    ).toEqual([]);
+    // The reader's own files the text names: a config (the example's copy) and the lifecycle rule.
+    await copyFile(join(checkout, 'stowage.example.yaml'), join(checkout, 'stowage.yaml'));
+    await writeFile(join(checkout, 'rule.json'), await readmeSpan('{"Rules":'));
+    const env = {
+      ...childEnv(0),
+      ...values.env,
+      STOWAGE_CONFIG: 'stowage.example.yaml',
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_DEFAULT_REGION: inject('s3').region,
+      CORS_ORIGIN: 'https://app.example.com',
+    };
+    const sh = (text: string) => run('sh', ['-c', text], { cwd: checkout, env, maxBuffer: 2 ** 24 });
+    // The README's S3 commands are the AWS CLI's; without it they cannot be run as written.
+    await sh('aws --version').catch((error: Error) => {
+      throw new Error(`the README's aws commands need the AWS CLI on PATH: ${error.message}`);
+    });
+    const before = {
+      readme: await readFile(join(checkout, 'README.md'), 'utf8'),
+      openapi: await readFile(join(checkout, 'openapi.yaml'), 'utf8'),
+    };
+    // `check` last: it should pass once the policy, CORS and lifecycle commands before it were applied.
+    const ordered = [
+      ...inline.filter((command) => !/ -- check$/.test(command)),
+      ...inline.filter((command) => / -- check$/.test(command)),
+    ];
+    const outputs = new Map<string, string>();
+    for (const command of ordered) {
+      if (command in NOT_RUN) continue;
+      // A public-read policy belongs on the public storage's bucket only; the rest on every bucket.
+      const targets = !command.includes('<bucket>')
+        ? [undefined]
+        : command.includes('put-bucket-policy')
+          ? [buckets.MEDIA_BUCKET]
+          : Object.values(buckets);
+      for (const bucket of targets) {
+        const { stdout } = await sh(fillPlaceholders(command, { ...values, ...(bucket ? { bucket } : {}) }));
+        outputs.set(command, stdout);
+      }
+    }
+    expect(JSON.parse(await readFile(join(checkout, 'policy.json'), 'utf8')).Statement[0].Resource).toEqual([
+      `arn:aws:s3:::${buckets.MEDIA_BUCKET}/uploads/*`,
+    ]);
+    const check = [...outputs].find(([command]) => / -- check$/.test(command))?.[1] ?? '';
+    expect(check).toMatch(
+      new RegExp(`^media\\s+s3://${buckets.MEDIA_BUCKET}/uploads/\\s+ok\\s+ok\\s+ok\\s+ok\\s`, 'm'),
+    );
+    expect(check).not.toMatch(/\bFAIL\b|\bwarn\b/);
+    // The generators agree with what is checked in.
+    expect(await readFile(join(checkout, 'README.md'), 'utf8')).toBe(before.readme);
+    expect(await readFile(join(checkout, 'openapi.yaml'), 'utf8')).toBe(before.openapi);
+  }, 300_000);
 
   it('S3: the example config starts with the variables the command sets, and serves the API key', async () => {
     expect(at(/STOWAGE_CONFIG=stowage\.example\.yaml/).stdout).not.toContain('embedded default');

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
  * `sh -c` sees the text exactly as written).
  *
  * Placeholders, the README's one convention (stated under its S3 command): `…` marks what the reader
- * fills in and `<the url>` the URL a previous command printed. `fillPlaceholders` puts the test's
+ * fills in, `<the url>` the URL a previous command printed, `<bucket>` one of the reader's buckets. `fillPlaceholders` puts the test's
  * values there and refuses to run a command that still has one.
  */
 
@@ -49,6 +49,28 @@ export async function readmeShellCommands(): Promise<ShellCommand[]> {
   return commands;
 }
 
+/** The README without its fenced blocks, whose backticks would pair with the prose's. */
+const prose = async () => (await readFile(README, 'utf8')).replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
+
+/**
+ * Commands quoted inline in the README's prose (`npm run cli -- check`), in order, fenced blocks
+ * left out: code spans on one line that start with a command this project's README uses.
+ */
+export async function readmeInlineCommands(): Promise<string[]> {
+  return [...(await prose()).matchAll(/`([^`\n]+)`/g)]
+    .map((match) => match[1] ?? '')
+    .filter((span) => /^(npm|npx|aws|docker|curl) [a-z]/.test(span));
+}
+
+/** An inline code span of the README that starts with `text` (e.g. the lifecycle rule's JSON). */
+export async function readmeSpan(start: string): Promise<string> {
+  const span = [...(await prose()).matchAll(/`([^`]+)`/g)]
+    .map((match) => match[1] ?? '')
+    .find((s) => s.startsWith(start));
+  if (span === undefined) throw new Error(`the README quotes nothing starting with ${start}`);
+  return span;
+}
+
 export interface PlaceholderValues {
   /** Values for `NAME=…` (and `NAME=prefix…`: the value must start with the prefix). */
   env?: Record<string, string>;
@@ -56,6 +78,8 @@ export interface PlaceholderValues {
   keys?: Record<string, string>;
   /** What `<the url>` stands for. */
   url?: string;
+  /** What `<bucket>` stands for. */
+  bucket?: string;
   /** Where `http://127.0.0.1:8080` points (the port the test started Stowage on). */
   baseUrl?: string;
 }
@@ -76,7 +100,9 @@ export function fillPlaceholders(command: string, values: PlaceholderValues): st
     (example, extension: string) => values.keys?.[extension] ?? missing(`a key like ${example}`),
   );
   text = text.replaceAll('<the url>', () => values.url ?? missing('<the url>'));
+  text = text.replaceAll('<bucket>', () => values.bucket ?? missing('<bucket>'));
   text = text.replaceAll('http://127.0.0.1:8080', () => values.baseUrl ?? missing('the base URL'));
-  if (text.includes('…') || /<the [^>]*>/.test(text)) throw new Error(`unfilled placeholder in: ${command}`);
+  if (text.includes('…') || /<(the [^>]*|bucket)>/.test(text))
+    throw new Error(`unfilled placeholder in: ${command}`);
   return text;
 }
