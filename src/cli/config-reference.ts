@@ -57,9 +57,10 @@ function formatFallback(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
-/** The field's allowed values, when it is an enum or a literal (or a union of them). */
+/** The field's allowed values, when it is an enum or a literal, or a list of either. */
 function valuesOf(schema: Schema): string[] | undefined {
   const def = defOf(schema);
+  if (def.type === 'array') return valuesOf(unwrap(def.element as Schema).inner);
   if (def.type === 'enum') return Object.values(def.entries as Record<string, string>).map(String);
   if (def.type === 'literal') return (def.values as unknown[]).map(String);
   return undefined;
