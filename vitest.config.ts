@@ -33,6 +33,8 @@ export default defineConfig({
         test: {
           name: 'quickstart',
           include: ['test/quickstart/**/*.test.ts'],
+          // The README's S3 command runs against the same S3 server as the integration tests.
+          globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 330_000,
         },

@@ -41,6 +41,48 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * What each code means to a client, one line each: the README's error table is generated from this
+ * and the catalogue (`npm run docs`). A `Record` over every code, so a new code without a meaning
+ * fails the type check.
+ */
+export const errorMeanings: Record<ErrorCode, string> = {
+  BAD_REQUEST: 'The request is malformed (e.g. a body that is not valid JSON).',
+  VALIDATION_FAILED: 'A parameter, query or body field is invalid; `details.issues` lists each one.',
+  INVALID_KEY:
+    'The object key is not allowed (`.` or `..` segments, `//`, control characters, over 1,024 bytes).',
+  INVALID_MULTIPART: 'The `multipart/form-data` body is malformed.',
+  INVALID_RANGE: 'The `Range` header cannot be parsed.',
+  NO_FILES: 'A multipart upload carried no file part.',
+  UNAUTHORIZED:
+    'No credentials, or invalid ones (bad API key, bad or expired token); see `WWW-Authenticate`.',
+  FORBIDDEN: 'The caller may not do this, or the link is tampered with or expired.',
+  NOT_FOUND: 'No such route, or nothing the caller may see there.',
+  STORAGE_NOT_FOUND: 'No storage of that name (or none the caller has a grant on).',
+  OBJECT_NOT_FOUND: 'No object under that key.',
+  METHOD_NOT_ALLOWED: 'The route exists, but not with this method.',
+  REQUEST_TIMEOUT: 'The upload ran past `server.requestTimeout` and was aborted; nothing was stored.',
+  OBJECT_EXISTS: 'The storage is create-only and the key is taken; the stored object is untouched.',
+  WRITE_CONFLICT: 'A concurrent write to the same key won; retry.',
+  PRECONDITION_FAILED: 'A condition on the object (e.g. `If-Match`) did not hold.',
+  PAYLOAD_TOO_LARGE: "A file is larger than the storage's `maxFileSize` (or the body than the route allows).",
+  TOO_MANY_FILES: "The multipart request has more files than the storage's `maxFiles`.",
+  TOO_MANY_PARTS: 'The multipart request has too many parts or fields.',
+  UNSUPPORTED_MEDIA_TYPE:
+    "The content type is not in the storage's `allowedTypes` (or the request body type is wrong).",
+  CONTENT_TYPE_MISMATCH: 'The bytes do not match the declared content type.',
+  RANGE_NOT_SATISFIABLE: 'The requested range lies outside the object.',
+  TOO_MANY_REQUESTS: 'The caller already has `limits.uploadsPerPrincipal` uploads running; retry later.',
+  HEADERS_TOO_LARGE: 'The request headers are too large.',
+  CLIENT_CLOSED_REQUEST: 'The client went away before the answer (logged; the client never sees it).',
+  INTERNAL_ERROR: 'A bug; the details are only in the log.',
+  STORAGE_ERROR: 'S3 refused the request (credentials, permissions, bucket).',
+  STORAGE_UNAVAILABLE: 'S3 is unreachable or busy; retry after `Retry-After`.',
+  SERVICE_UNAVAILABLE:
+    'Stowage itself cannot take the request now (shutting down, upload memory or a cap reached, token keys unavailable); retry after `Retry-After`.',
+  STORAGE_TIMEOUT: 'S3 did not answer in time.',
+};
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

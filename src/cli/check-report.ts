@@ -1,6 +1,7 @@
 /** What `stowage check` found for one storage, step by step; shared by the S3 and local checks. */
 
-export const STEPS = ['bucket', 'put', 'read', 'list', 'multipart', 'delete', 'lifecycle'] as const;
+// `public`: a public storage's probe object read anonymously at its public URL (S3 only).
+export const STEPS = ['bucket', 'put', 'read', 'public', 'list', 'multipart', 'delete', 'lifecycle'] as const;
 export type StepName = (typeof STEPS)[number];
 
 /** ok; fail: Stowage will not work; warn: it works, but something an operator should fix; skip: not tried. */
@@ -31,6 +32,7 @@ const HEADERS: Record<StepName, string> = {
   bucket: 'EXISTS',
   put: 'PUT',
   read: 'READ',
+  public: 'PUBLIC',
   list: 'LIST',
   multipart: 'MULTIPART',
   delete: 'DELETE',

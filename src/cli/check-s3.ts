@@ -14,13 +14,15 @@ import {
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
 import { httpStatusOf, isUnreachable, s3ErrorCode, toAppError } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
+import { checkPublicRead } from './check-public.ts';
 import { newReport, type StepName, type StorageReport } from './check-report.ts';
 import { bucketArn, missingPermission, type Operation, type S3Storage } from './permissions.ts';
 
 /**
  * `check` for one S3 storage, with the storage's own connection and credentials: the bucket exists;
  * a probe object can be written (with the storage's ACL and encryption), read back, listed and
- * deleted; a multipart upload can be started and aborted; and the bucket has a lifecycle rule that
+ * deleted, and, for a public storage, read anonymously at its public URL (check-public.ts); a
+ * multipart upload can be started and aborted; and the bucket has a lifecycle rule that
  * aborts incomplete multipart uploads under the storage's prefix. The probe is removed at the end.
  */
 
@@ -137,6 +139,7 @@ export async function checkS3Storage(storage: S3Storage, timeoutMs = 10_000): Pr
       });
       if (read.ok && read.value === body) report.steps.read = { status: 'ok' };
       else if (read.ok) fail('read', `the probe object read back different bytes from ${bucketArn(storage)}`);
+      report.steps.public = await checkPublicRead(storage, probe, body, timeoutMs);
     }
 
     const list = await attempt('list', 'ListObjectsV2', () =>

@@ -32,7 +32,7 @@ export interface IamPolicyOptions {
 }
 
 /** "media-assets" → "MediaAssets": Sids are alphanumeric. */
-const sidPart = (name: string): string =>
+export const sidPart = (name: string): string =>
   name
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)

@@ -1,13 +1,16 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { generateApiKey, hashApiKey } from '../auth/api-keys.ts';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { bucketCors, bucketPolicy, publicStoragesByBucket } from './bucket-settings.ts';
 import { checkStorages } from './check.ts';
 import { formatFindings, formatTable, hasFailures, hasWarnings } from './check-report.ts';
+import { updateReadme } from './docs.ts';
 import { iamPolicy } from './iam-policy.ts';
 import { renderOpenApi } from './openapi.ts';
+import { s3Storages } from './permissions.ts';
 import { formatConfig } from './show-config.ts';
 
 /** Where the CLI writes and what it reads; tests pass their own. */
@@ -25,19 +28,30 @@ export const USAGE = `Usage: stowage <command> [options]
 Commands:
   check       For every storage: the bucket exists; the configured credentials can put, read, list
               and delete (a probe object, removed afterwards) and abort multipart uploads; a lifecycle
-              rule aborts incomplete multipart uploads. Prints a table; exits 1 on a problem, naming
-              the missing permission and the bucket ARN.
+              rule aborts incomplete multipart uploads; a public storage's probe can be read
+              anonymously at its public URL. Prints a table; exits 1 on a problem, naming the
+              missing permission (or bucket policy) and the ARN.
                 --storage NAME   only this storage (repeatable)
                 --strict         warnings (e.g. no lifecycle rule) fail too
                 --json           the findings as JSON
   iam-policy  The minimal IAM policy (JSON) for the configured S3 storages.
                 --service-only   without s3:GetLifecycleConfiguration, which only \`check\` needs
+  bucket-policy
+              The bucket policy (JSON) a public storage's bucket needs so its public URLs can be read
+              anonymously: s3:GetObject on the storage's prefix, for everyone.
+                --storage NAME   only these storages (repeatable); needed when public storages
+                                 are on several buckets, one policy per bucket
+  bucket-cors The bucket CORS rules (JSON) for browsers reading presigned or public URLs (and PUT
+              for direct uploads), from auth.cors.origins; the same rules for every bucket.
   config      Validates the config and prints it resolved (defaults applied), secrets masked.
                 --json           JSON instead of YAML
   hash-key    Makes a new API key and prints it with the "sha256:…" hash for auth.apiKeys.
   openapi     Prints the OpenAPI document the routes declare.
                 --json           JSON instead of YAML
                 --out FILE       write it to FILE instead
+  docs        Rewrites the README's generated parts (the error table, the configuration reference)
+              from the error catalogue and the config schema.
+                --out FILE       the README to rewrite (default: README.md)
 
 Options:
   --config FILE   the config file (default: $STOWAGE_CONFIG, else the embedded local-disk default)
@@ -75,6 +89,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         return await check(await loadConfig(values.config, io), values, io);
       case 'iam-policy':
         return iamPolicyCommand(await loadConfig(values.config, io), values, io);
+      case 'bucket-policy':
+        return bucketPolicyCommand(await loadConfig(values.config, io), values, io);
+      case 'bucket-cors':
+        return bucketCorsCommand(await loadConfig(values.config, io), io);
       case 'config': {
         const config = await loadConfig(values.config, io);
         io.stdout(formatConfig(config, values.json ? 'json' : 'yaml'));
@@ -91,6 +109,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         const document = await renderOpenApi(values.json ? 'json' : 'yaml');
         if (values.out) await writeFile(values.out, document);
         else io.stdout(document);
+        return 0;
+      }
+      case 'docs': {
+        const file = values.out ?? 'README.md';
+        await writeFile(file, updateReadme(await readFile(file, 'utf8')));
+        io.stderr(`${file}: generated sections updated\n`);
         return 0;
       }
       default:
@@ -145,5 +169,46 @@ function iamPolicyCommand(config: Config, options: Options, io: CliIo): ExitCode
     return 1;
   }
   io.stdout(`${JSON.stringify(policy, null, 2)}\n`);
+  return 0;
+}
+
+function bucketPolicyCommand(config: Config, options: Options, io: CliIo): ExitCode {
+  const byBucket = publicStoragesByBucket(config, options.storage ?? []);
+  const [first, ...others] = [...byBucket];
+  if (first === undefined) {
+    io.stderr('no public S3 storage selected: no bucket needs a public-read policy\n');
+    return 1;
+  }
+  if (others.length > 0) {
+    const buckets = [...byBucket.keys()].join(', ');
+    io.stderr(`public storages on several buckets (${buckets}): pick one bucket's with --storage NAME\n`);
+    return 2;
+  }
+  const [bucket, storages] = first;
+  io.stdout(`${JSON.stringify(bucketPolicy(storages), null, 2)}\n`);
+  io.stderr(
+    `for bucket ${bucket}: aws s3api put-bucket-policy --bucket ${bucket} --policy file://policy.json ` +
+      '(on AWS, Block Public Access must allow public bucket policies)\n',
+  );
+  return 0;
+}
+
+function bucketCorsCommand(config: Config, io: CliIo): ExitCode {
+  const cors = config.auth.cors;
+  const buckets = [...new Set(s3Storages(config).map((storage) => storage.profile.bucket))];
+  if (buckets.length === 0) {
+    io.stderr('no S3 storage in this config: there are no bucket CORS rules to print\n');
+    return 1;
+  }
+  if (cors === undefined) {
+    io.stderr(
+      'auth.cors.origins is not set: no browser origin to allow (set it to the origins of your web apps)\n',
+    );
+    return 1;
+  }
+  io.stdout(`${JSON.stringify(bucketCors(cors.origins, cors.maxAge), null, 2)}\n`);
+  io.stderr(
+    `for each of ${buckets.join(', ')}: aws s3api put-bucket-cors --bucket <bucket> --cors-configuration file://cors.json\n`,
+  );
   return 0;
 }

@@ -21,27 +21,35 @@ const seconds = durationField;
 
 const apiKey = z
   .object({
-    name: z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, ".", "-" and "_"'),
-    /** `sha256:<64 hex>` of the key; the key itself is never in the config. */
+    name: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/, 'letters, digits, ".", "-" and "_"')
+      .describe('Names the key in logs (`api-key:<name>`).'),
     hash: z
       .string()
       .regex(
         /^sha256:[0-9a-f]{64}$/,
         'expected "sha256:" and 64 lower-case hex digits (see `stowage hash-key`)',
       )
-      .transform((value) => value.slice('sha256:'.length)),
-    grants: z.array(grant).min(1),
+      .transform((value) => value.slice('sha256:'.length))
+      .describe('`sha256:<64 hex>` of the key (`stowage hash-key`); the key itself is never in the config.'),
+    grants: z.array(grant).min(1).describe('What the key may do: `storage:action` grants.'),
   })
   .strict();
 
 const jwt = z
   .object({
-    /** HS256/384/512 shared secret. Exactly one of secret and jwksUrl. */
-    secret: z.string().min(32, 'must be at least 32 characters').optional(),
-    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
-    issuer: z.string().min(1),
-    audience: z.string().min(1),
-    /** Accepted algorithms; defaults to HS256 with a secret, RS256/ES256/EdDSA with a JWKS. `none` never is. */
+    secret: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .optional()
+      .describe('HS256/384/512 shared secret (32+ characters); exactly one of `secret` and `jwksUrl`.'),
+    jwksUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe("URL of the issuer's JSON Web Key Set; exactly one of `secret` and `jwksUrl`."),
+    issuer: z.string().min(1).describe('Required `iss` claim.'),
+    audience: z.string().min(1).describe('Required `aud` claim.'),
     algorithms: z
       .array(
         z.enum([
@@ -60,10 +68,16 @@ const jwt = z
           'EdDSA',
         ]),
       )
-      .optional(),
-    clockSkew: seconds('30s'),
-    /** The claim carrying grants: a space-separated string (OAuth `scope`) or an array. */
-    grantsClaim: z.string().min(1).default('scope'),
+      .optional()
+      .describe(
+        'Accepted algorithms; HS256 with a secret, RS256/ES256/EdDSA with a JWKS when unset; never `none`.',
+      ),
+    clockSkew: seconds('30s').describe('Tolerance on `exp` and `nbf`.'),
+    grantsClaim: z
+      .string()
+      .min(1)
+      .default('scope')
+      .describe('The claim carrying grants: a space-separated string (OAuth `scope`) or an array.'),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -86,9 +100,14 @@ const cors = z
           z.url({ protocol: /^https?$/ }).transform((value) => value.replace(/\/+$/, '')),
         ]),
       )
-      .min(1),
-    credentials: boolField.default(false),
-    maxAge: seconds('10m'),
+      .min(1)
+      .describe(
+        'Exact origins allowed (`https://app.example.com`); `*` allows any origin (never with credentials).',
+      ),
+    credentials: boolField
+      .default(false)
+      .describe('Allow cookies and HTTP authentication on cross-origin requests.'),
+    maxAge: seconds('10m').describe('How long browsers may cache a preflight answer.'),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -103,16 +122,20 @@ const cors = z
 
 export const authSchema = z
   .object({
-    apiKeys: z.array(apiKey).default([]),
-    jwt: jwt.optional(),
-    /**
-     * Grants for requests without credentials, beyond reading public storages (always allowed).
-     * Anything but read here exposes the storage to anyone who can reach the port.
-     */
-    anonymousGrants: z.array(grant).default([]),
-    /** Must be true for anonymous grants beyond public reads on a non-loopback address. */
-    allowAnonymousWrites: boolField.default(false),
-    cors: cors.optional(),
+    apiKeys: z
+      .array(apiKey)
+      .default([])
+      .describe('Services, authenticated by `Authorization: Bearer <key>` or `X-Api-Key`.'),
+    jwt: jwt.optional().describe('End users, authenticated by a JWT bearer token.'),
+    // Anything but read here exposes the storage to anyone who can reach the port.
+    anonymousGrants: z
+      .array(grant)
+      .default([])
+      .describe('Grants for requests without credentials, beyond reading public storages (always allowed).'),
+    allowAnonymousWrites: boolField
+      .default(false)
+      .describe('Must be true for anonymous grants beyond reading public storages on a non-loopback address.'),
+    cors: cors.optional().describe('Cross-origin access for browsers; no CORS headers when unset.'),
   })
   .strict()
   .superRefine((value, ctx) => {

@@ -36,30 +36,52 @@ const mediaRange = z
 
 /** S3 connection settings; shared at the top level, overridable field by field per storage. */
 const s3ConnectionFields = {
-  endpoint: httpUrl.optional(),
-  /** The endpoint clients reach for presigned URLs, when it differs from the internal one. */
-  publicEndpoint: httpUrl.optional(),
-  region: z.string().min(1).optional(),
-  forcePathStyle: bool.optional(),
+  endpoint: httpUrl
+    .optional()
+    .describe('S3 endpoint URL for S3-compatible servers (MinIO, Ceph, R2…); unset means AWS.'),
+  publicEndpoint: httpUrl
+    .optional()
+    .describe(
+      'The endpoint clients reach for presigned URLs (which sign the host), when it differs from `endpoint`.',
+    ),
+  region: z.string().min(1).optional().describe('S3 region (default `us-east-1`).'),
+  forcePathStyle: bool
+    .optional()
+    .describe('Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers.'),
   credentials: z
     .object({
-      accessKeyId: z.string().min(1),
-      secretAccessKey: z.string().min(1),
-      sessionToken: z.string().min(1).optional(),
+      accessKeyId: z.string().min(1).describe('Access key id.'),
+      secretAccessKey: z.string().min(1).describe('Secret access key.'),
+      sessionToken: z.string().min(1).optional().describe('Session token of temporary credentials.'),
     })
-    .optional(),
-  /** `when_required` for S3-compatible servers that reject the SDK's default CRC32/aws-chunked bodies. */
-  checksums: z.enum(['when_supported', 'when_required']).optional(),
-  /**
-   * Whether upload bodies are covered by the SigV4 signature (a SHA-256 of every byte). Default: over
-   * https no (TLS already protects them; AWS's own CLI does the same), over plain http yes.
-   */
-  signPayload: bool.optional(),
-  /** TCP connect deadline towards S3 (default 3s): an unreachable S3 fails fast with 503. */
-  connectTimeout: optionalDuration,
-  /** Deadline for S3 to start answering a request (default 30s): a stalled S3 fails with 504. */
-  requestTimeout: optionalDuration,
-  maxAttempts: z.coerce.number().int().min(1).max(10).optional(),
+    .optional()
+    .describe("Static credentials; unset means the SDK's default chain (IAM roles, profiles, environment)."),
+  // when_required: S3-compatible servers often reject the SDK's default CRC32/aws-chunked bodies.
+  checksums: z
+    .enum(['when_supported', 'when_required'])
+    .optional()
+    .describe(
+      'When the SDK adds request checksums; defaults to `when_required` when `endpoint` is set, else `when_supported`.',
+    ),
+  // Over https TLS already protects the body (AWS's own CLI skips the hash too); over http it does not.
+  signPayload: bool
+    .optional()
+    .describe(
+      'Whether upload bodies are covered by the SigV4 signature; defaults to false over https, true over plain http.',
+    ),
+  connectTimeout: optionalDuration.describe(
+    'TCP connect deadline towards S3 (default `3s`); an unreachable S3 fails fast with 503.',
+  ),
+  requestTimeout: optionalDuration.describe(
+    'Deadline for S3 to start answering a request (default `30s`); a stalled S3 fails with 504.',
+  ),
+  maxAttempts: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe('Attempts per S3 call, retries included (default `3`).'),
 };
 const s3Connection = z.object(s3ConnectionFields).strict();
 
@@ -74,7 +96,10 @@ const cannedAcl = z.enum([
 ]);
 
 const presign = z
-  .object({ defaultTtl: duration('15m'), maxTtl: duration('1h') })
+  .object({
+    defaultTtl: duration('15m').describe('Link lifetime when the caller asks for none.'),
+    maxTtl: duration('1h').describe('Longest link lifetime a caller may ask for; at most `7d` (SigV4).'),
+  })
   .strict()
   .prefault({})
   .superRefine((value, ctx) => {
@@ -89,7 +114,6 @@ const presign = z
 
 /** Settings every storage has, whatever its driver. */
 const profileFields = {
-  /** Key prefix inside the bucket (or directory); clients never see it. */
   prefix: z
     .string()
     .default('')
@@ -100,50 +124,100 @@ const profileFields = {
       {
         message: 'must be empty or a safe path ending in "/" (e.g. "uploads/")',
       },
+    )
+    .describe('Key prefix inside the bucket (or directory), e.g. `uploads/`; clients never see it.'),
+  access: z
+    .enum(['public', 'private'])
+    .default('private')
+    .describe(
+      '`public`: uploads and `urls` return the public URL; `private`: presigned (or signed) links only.',
     ),
-  access: z.enum(['public', 'private']).default('private'),
-  overwrite: bool.default(false),
-  maxFileSize: size('50MiB'),
-  maxFiles: z.coerce.number().int().min(1).max(1000).default(10),
-  /** Concurrent uploads into this storage; unlimited (within the memory budget) when unset. */
-  maxConcurrentUploads: z.coerce.number().int().min(1).optional(),
-  /** Empty = any type. */
-  allowedTypes: z.array(mediaRange).default([]),
-  cacheControl: z.string().min(1).optional(),
-  contentDisposition: z.enum(['inline', 'attachment']).default('inline'),
-  /** Base URL that maps to the bucket root (a CDN); public URLs are `${publicBaseUrl}/${prefix}${key}`. */
-  publicBaseUrl: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
-  presign,
-  /**
-   * Confines end users (JWT principals) to their own keys: a template over token claims such as
-   * "users/{sub}/". Their uploads land under it and every other action is limited to keys below it.
-   * Services (API keys) are not confined.
-   */
+  overwrite: bool.default(false).describe('Off: writes are create-only, enforced atomically by the backend.'),
+  maxFileSize: size('50MiB').describe('Largest file accepted (e.g. `50MiB`, `1GB`).'),
+  maxFiles: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(10)
+    .describe('Most files per multipart request.'),
+  maxConcurrentUploads: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Concurrent uploads into this storage (503 beyond); unlimited within the memory budget when unset.',
+    ),
+  allowedTypes: z
+    .array(mediaRange)
+    .default([])
+    .describe(
+      'Media types accepted, e.g. `[image/*, application/pdf]`, checked against the sniffed content too; empty means any.',
+    ),
+  cacheControl: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('`Cache-Control` stored on every object, so CDN and presigned reads carry it.'),
+  contentDisposition: z
+    .enum(['inline', 'attachment'])
+    .default('inline')
+    .describe('How reads present objects; anything a browser could execute is always `attachment`.'),
+  publicBaseUrl: httpUrl
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional()
+    .describe(
+      'Base URL mapping to the bucket root (a CDN); public URLs are `{publicBaseUrl}/{prefix}{key}`, the bucket URL when unset.',
+    ),
+  presign: presign.describe('Lifetimes of presigned (or service-signed) links.'),
+  // Services (API keys) are not confined: they act for the application, not for one user.
   ownerPrefix: z
     .string()
     .regex(
       /^([\w.-]+\/|\{[A-Za-z_][\w]*\}\/)*([\w.-]*\{[A-Za-z_][\w]*\}[\w.-]*\/)([\w.-]+\/|\{[A-Za-z_][\w]*\}\/)*$/,
       'a path ending in "/" with at least one {claim}, e.g. "users/{sub}/"',
     )
-    .optional(),
+    .optional()
+    .describe(
+      'Confines end users (JWT) to their own keys, a template over token claims such as `users/{sub}/`.',
+    ),
 };
 
 const s3Profile = z
   .object({
-    driver: z.literal('s3'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
-    /** Canned ACL per object; none by default because new AWS buckets reject ACLs (ownership enforced). */
-    acl: cannedAcl.optional(),
-    serverSideEncryption: z.enum(['AES256', 'aws:kms', 'aws:kms:dsse']).optional(),
-    kmsKeyId: z.string().min(1).optional(),
+    driver: z
+      .literal('s3')
+      .describe('Where the storage keeps its objects: an S3 bucket or a local directory.'),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+      .describe('The S3 bucket.'),
+    // None by default because new AWS buckets reject ACLs (object ownership enforced).
+    acl: cannedAcl
+      .optional()
+      .describe(
+        'Canned ACL set on every object; leave unset on buckets with ACLs disabled (the AWS default).',
+      ),
+    serverSideEncryption: z
+      .enum(['AES256', 'aws:kms', 'aws:kms:dsse'])
+      .optional()
+      .describe('Server-side encryption asked for on every write.'),
+    kmsKeyId: z.string().min(1).optional().describe('KMS key (id, ARN or alias) for `aws:kms` encryption.'),
     storageClass: z
       .string()
       .regex(/^[A-Z_]+$/)
-      .optional(),
-    partSize: size('8MiB'),
-    /** Parts uploaded in parallel per upload; memory per upload ≈ (queueSize + 1) × partSize. */
-    queueSize: z.coerce.number().int().min(1).max(16).default(4),
-    s3: s3Connection.optional(),
+      .optional()
+      .describe('S3 storage class of every object, e.g. `STANDARD_IA`.'),
+    partSize: size('8MiB').describe('Multipart part size; at least `5MiB` and `maxFileSize` / 10,000.'),
+    queueSize: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(4)
+      .describe('Parts uploaded in parallel per upload; memory per upload ≈ (queueSize + 1) × partSize.'),
+    s3: s3Connection.optional().describe('Per-storage override of any top-level `s3` connection field.'),
     ...profileFields,
   })
   .strict();
@@ -151,8 +225,11 @@ const s3Profile = z
 const localProfile = z
   .object({
     driver: z.literal('local'),
-    /** Directory holding this storage's files; defaults to `${local.root}/${storage name}`. */
-    directory: z.string().min(1).optional(),
+    directory: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory holding this storage's files; `{local.root}/{storage name}` when unset."),
     ...profileFields,
   })
   .strict();
@@ -189,15 +266,21 @@ export const configSchema = z
   .object({
     server: z
       .object({
-        host: z.string().min(1).default('127.0.0.1'),
-        port: port.default(8080),
-        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-        /** Whole-request deadline; an upload still running after it is aborted (408). */
-        requestTimeout: duration('1h'),
-        /** A connection that sends nothing for this long is dropped (slow-loris guard). */
-        idleTimeout: duration('60s'),
-        /** The request line and headers must arrive within this (slow-loris guard). */
-        headersTimeout: duration('30s'),
+        host: z.string().min(1).default('127.0.0.1').describe('Listen address (`HOST` overrides).'),
+        port: port.default(8080).describe('Listen port (`PORT` overrides).'),
+        logLevel: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('Log level (`LOG_LEVEL` overrides).'),
+        requestTimeout: duration('1h').describe(
+          'Whole-request deadline; an upload still running after it is aborted (408).',
+        ),
+        idleTimeout: duration('60s').describe(
+          'A connection that sends nothing for this long is dropped (slow-loris guard).',
+        ),
+        headersTimeout: duration('30s').describe(
+          'The request line and headers must arrive within this (slow-loris guard).',
+        ),
         maxConnections: z.coerce
           .number()
           .int()
@@ -206,39 +289,67 @@ export const configSchema = z
           .describe(
             'Open client connections the server holds at most; past it, new connections are closed as soon as they are accepted (slow-loris guard).',
           ),
-        /** On SIGTERM, in-flight uploads get this long to finish before they are aborted. */
-        shutdownGrace: duration('25s'),
-        trustProxy: bool.default(false),
+        shutdownGrace: duration('25s').describe(
+          'On SIGTERM, in-flight uploads get this long to finish before they are aborted.',
+        ),
+        trustProxy: bool
+          .default(false)
+          .describe(
+            'Believe `X-Forwarded-*` headers (client address, protocol, host): only behind a proxy that sets them.',
+          ),
       })
       .strict()
-      .prefault({}),
-    s3: s3Connection.prefault({}),
-    /** Bounds on concurrent uploads, so memory stays bounded whatever the number of clients. */
+      .prefault({})
+      .describe('The HTTP server.'),
+    s3: s3Connection
+      .prefault({})
+      .describe('S3 connection shared by every S3 storage; each may override any field.'),
+    // Bounds on concurrent uploads, so memory stays bounded whatever the number of clients.
     limits: z
       .object({
-        /** Budget for the buffers of all in-flight uploads (an S3 upload holds (queueSize + 1) × partSize). */
-        uploadMemory: size('512MiB'),
-        /** How long a new upload may wait for budget before it is refused with 503 + Retry-After. */
-        uploadQueueTimeout: duration('2s'),
-        /** Concurrent uploads per principal (one API key, one end user, all anonymous callers together). */
-        uploadsPerPrincipal: z.coerce.number().int().min(1).default(32),
+        uploadMemory: size('512MiB').describe(
+          'Budget for the buffers of all in-flight uploads (an S3 upload holds (queueSize + 1) × partSize).',
+        ),
+        uploadQueueTimeout: duration('2s').describe(
+          'How long a new upload may wait for budget before it is refused with 503 and `Retry-After`.',
+        ),
+        uploadsPerPrincipal: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .default(32)
+          .describe(
+            'Concurrent uploads per principal (one API key, one end user, all anonymous callers together); 429 beyond.',
+          ),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Bounds on concurrent uploads.'),
     local: z
       .object({
-        root: z.string().min(1).default('./data'),
+        root: z
+          .string()
+          .min(1)
+          .default('./data')
+          .describe('Parent directory of the local storages that name no `directory`.'),
         signingSecret: z
           .string()
           .min(32, 'must be at least 32 characters')
           .optional()
           .describe(
-            'HMAC secret for links to local objects; when unset, one is generated once and kept in local.root/.signing-secret (0600).',
+            'HMAC secret (32+ characters) for service-signed links; when unset, one is generated once and kept in local.root/.signing-secret (0600).',
           ),
-        /** The previous secret, still accepted while links signed with it expire (rotation). */
-        previousSigningSecret: z.string().min(32, 'must be at least 32 characters').optional(),
-        /** Base URL clients use to reach this service, for links to local objects. */
-        publicBaseUrl: httpUrl.transform((value) => value.replace(/\/+$/, '')).optional(),
+        previousSigningSecret: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .optional()
+          .describe('The previous secret, still accepted while links signed with it expire (rotation).'),
+        publicBaseUrl: httpUrl
+          .transform((value) => value.replace(/\/+$/, ''))
+          .optional()
+          .describe(
+            "Base URL clients use to reach this service, for links to local objects; the request's own when unset.",
+          ),
         fileMode: modeField('0600', 0o600).describe(
           'Permission mode of the files the local driver creates, an octal string ("0640" lets the group read).',
         ),
@@ -247,11 +358,13 @@ export const configSchema = z
         ),
       })
       .strict()
-      .prefault({}),
-    auth: authSchema.prefault({}),
+      .prefault({})
+      .describe('The local-disk driver.'),
+    auth: authSchema.prefault({}).describe('Who may do what (README "Access control").'),
     storages: z
       .record(storageName, storageProfile)
-      .refine((value) => Object.keys(value).length > 0, 'at least one storage is required'),
+      .refine((value) => Object.keys(value).length > 0, 'at least one storage is required')
+      .describe('The storages by name (lower-case letters, digits, `-`, `_`): each a bucket profile.'),
   })
   .strict()
   .superRefine((config, ctx) => {
