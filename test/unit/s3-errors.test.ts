@@ -33,6 +33,9 @@ describe('toAppError', () => {
     ['SlowDown', 503, 'PutObject', 'STORAGE_UNAVAILABLE'],
     ['InternalError', 500, 'CompleteMultipartUpload', 'STORAGE_UNAVAILABLE'],
     ['Unknown', 502, 'GetObject', 'STORAGE_UNAVAILABLE'],
+    ['NotImplemented', 501, 'PutObject', 'STORAGE_NOT_SUPPORTED'],
+    ['Unknown', 501, 'CompleteMultipartUpload', 'STORAGE_NOT_SUPPORTED'],
+    ['Unknown', 505, 'GetObject', 'STORAGE_NOT_SUPPORTED'],
   ])('%s (%i) during %s ⇒ %s', (name, status, operation, code) => {
     const error = toAppError(s3Error(name, status), { operation });
     expect(error.code).toBe(code);

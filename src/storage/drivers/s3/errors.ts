@@ -45,6 +45,13 @@ const unavailableCodes = new Set([
   'InternalError',
   'ServiceUnavailableException',
 ]);
+/**
+ * Answers a retry cannot change: the server does not implement what was asked (Swift's s3api answers
+ * 501 NotImplemented to a conditional PutObject). Not "unavailable": no Retry-After, and the write was
+ * refused outright, so its outcome is known and nothing is looked for afterwards (late-writes.ts).
+ */
+const notSupportedCodes = new Set(['NotImplemented']);
+const notSupportedStatuses = new Set([501, 505]);
 const notFoundCodes = new Set(['NoSuchKey', 'NotFound']);
 /** 404s that are not about the object. */
 const otherNotFoundCodes = new Set(['NoSuchBucket', 'NoSuchUpload']);
@@ -104,6 +111,13 @@ export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   }
   if (s3Code === 'InvalidRange' || status === 416) {
     return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', options);
+  }
+  if (notSupportedCodes.has(s3Code) || (status !== undefined && notSupportedStatuses.has(status))) {
+    return new AppError(
+      'STORAGE_NOT_SUPPORTED',
+      'The storage backend does not support this request',
+      options,
+    );
   }
   if (unavailableCodes.has(s3Code) || (status !== undefined && status >= 500)) return unavailable(options);
   return new AppError('STORAGE_ERROR', 'The storage backend rejected the request', options);
