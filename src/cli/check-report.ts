@@ -1,6 +1,15 @@
 /** What `stowage check` found for one storage, step by step; shared by the S3 and local checks. */
 
-export const STEPS = ['bucket', 'put', 'read', 'list', 'multipart', 'delete', 'lifecycle'] as const;
+export const STEPS = [
+  'bucket',
+  'put',
+  'read',
+  'list',
+  'conditions',
+  'multipart',
+  'delete',
+  'lifecycle',
+] as const;
 export type StepName = (typeof STEPS)[number];
 
 /** ok; fail: Stowage will not work; warn: it works, but something an operator should fix; skip: not tried. */
@@ -32,6 +41,7 @@ const HEADERS: Record<StepName, string> = {
   put: 'PUT',
   read: 'READ',
   list: 'LIST',
+  conditions: 'CREATE-ONLY',
   multipart: 'MULTIPART',
   delete: 'DELETE',
   lifecycle: 'LIFECYCLE',

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import type { S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
@@ -36,6 +42,34 @@ const exists = (cause?: unknown) =>
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The PutObject of a reservation-shaped object (hidden from every read and list), without condition.
+ * Also what the conditional-writes probe writes (conditions-probe.ts), so a probe left behind is
+ * invisible too.
+ */
+export function reservationParams(
+  bucket: string,
+  profile: S3ProfileConfig,
+  key: string,
+  metadata: { expiresAt: number; writeId?: string },
+): PutObjectCommandInput {
+  return {
+    Bucket: bucket,
+    Key: key,
+    Body: randomBytes(RESERVATION_SIZE / 2).toString('hex'),
+    ContentLength: RESERVATION_SIZE,
+    ContentType: 'application/octet-stream',
+    CacheControl: 'no-store',
+    Metadata: {
+      [metaKeys.reservation]: String(metadata.expiresAt),
+      ...(metadata.writeId !== undefined && { [metaKeys.writeId]: metadata.writeId }),
+    },
+    // A bucket policy may demand these on every PutObject.
+    ...encryptionParams(profile),
+    ...(profile.acl !== undefined && { ACL: profile.acl }),
+  };
+}
+
 async function writeReservation(
   context: S3Context,
   key: string,
@@ -45,16 +79,7 @@ async function writeReservation(
   const expiresAt = Date.now() + context.reservationTtlSeconds * 1000;
   const output = await context.client.send(
     new PutObjectCommand({
-      Bucket: context.bucket,
-      Key: key,
-      Body: randomBytes(RESERVATION_SIZE / 2).toString('hex'),
-      ContentLength: RESERVATION_SIZE,
-      ContentType: 'application/octet-stream',
-      CacheControl: 'no-store',
-      Metadata: { [metaKeys.reservation]: String(expiresAt), [metaKeys.writeId]: writeId },
-      // A bucket policy may demand these on every PutObject.
-      ...encryptionParams(context.profile),
-      ...(context.profile.acl !== undefined && { ACL: context.profile.acl }),
+      ...reservationParams(context.bucket, context.profile, key, { expiresAt, writeId }),
       ...condition,
     }),
   );
