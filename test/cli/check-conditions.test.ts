@@ -1,25 +1,25 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ConditionsProxy, startConditionsProxy } from '../support/conditions-proxy.ts';
+import { type CompatProxy, startCompatProxy } from '../support/compat-proxy.ts';
 import { createTestBucket, emptyAndDeleteBucket, listAllKeys } from '../support/s3-admin.ts';
 import { s3Connection } from '../support/stowage-process.ts';
 import { configFile, runCli } from './run-cli.ts';
 
 /**
  * `stowage check` probes the conditional writes of every create-only S3 storage: through a proxy that
- * drops If-None-Match/If-Match and one that answers 501 (see test/support/conditions-proxy.ts), the
+ * drops If-None-Match/If-Match and one that answers 501 (see test/support/compat-proxy.ts), the
  * check fails naming the server's answer and the opt-out; the real server passes.
  */
 let bucket = '';
-let ignoring: ConditionsProxy | undefined;
-let refusing: ConditionsProxy | undefined;
+let ignoring: CompatProxy | undefined;
+let refusing: CompatProxy | undefined;
 let path = '';
 
 beforeAll(async () => {
   bucket = await createTestBucket(inject('s3'), 'check-conditions');
-  ignoring = await startConditionsProxy(inject('s3'), 'drop');
-  refusing = await startConditionsProxy(inject('s3'), 'refuse');
-  const via = (proxy: ConditionsProxy) => ({ endpoint: proxy.url });
+  ignoring = await startCompatProxy(inject('s3'), 'drop');
+  refusing = await startCompatProxy(inject('s3'), 'refuse');
+  const via = (proxy: CompatProxy) => ({ endpoint: proxy.url });
   path = await configFile(
     {
       s3: s3Connection(inject('s3')),

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stowageApi } from '../support/api.ts';
-import { type ConditionsProxy, startConditionsProxy } from '../support/conditions-proxy.ts';
+import { type CompatProxy, startCompatProxy } from '../support/compat-proxy.ts';
 import { pdf, text } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
 import { s3Connection, startStowageProcess } from '../support/stowage-process.ts';
@@ -11,19 +11,19 @@ import { s3Connection, startStowageProcess } from '../support/stowage-process.ts
  * front of the real S3 server: one that refuses them (501 NotImplemented, as Swift's s3api does) and
  * one that drops the headers (as some providers do, silently).
  */
-const proxies: Record<'refusing' | 'ignoring', ConditionsProxy | undefined> = {
+const proxies: Record<'refusing' | 'ignoring', CompatProxy | undefined> = {
   refusing: undefined,
   ignoring: undefined,
 };
-const proxy = (name: keyof typeof proxies): ConditionsProxy => {
+const proxy = (name: keyof typeof proxies): CompatProxy => {
   const started = proxies[name];
   if (!started) throw new Error(`proxy ${name} not started`);
   return started;
 };
 
 beforeAll(async () => {
-  proxies.refusing = await startConditionsProxy(inject('s3'), 'refuse');
-  proxies.ignoring = await startConditionsProxy(inject('s3'), 'drop');
+  proxies.refusing = await startCompatProxy(inject('s3'), 'refuse');
+  proxies.ignoring = await startCompatProxy(inject('s3'), 'drop');
 });
 afterAll(async () => {
   await Promise.all(Object.values(proxies).map((started) => started?.close()));

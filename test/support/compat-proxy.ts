@@ -10,18 +10,20 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3TestServer } from './s3-server.ts';
 
 /**
- * An HTTP proxy in front of the real S3 server that plays an S3-compatible server with poor support
- * for conditional writes, switchable at runtime:
+ * An HTTP proxy in front of the real S3 server that plays a less capable S3-compatible server. Its
+ * conditional writes, switchable at runtime:
  * - `pass`: forwards every request as it is (re-signed);
  * - `drop`: removes `If-None-Match` and `If-Match` from every request before forwarding it — a
  *   provider that silently ignores the conditions;
  * - `refuse`: answers `501 NotImplemented` to any request carrying one, as Swift's s3api does.
+ * And, with `metadataValueLimit`, Swift's bound on user metadata (256 bytes per `x-amz-meta-*` value):
+ * a longer one is refused with 400 before it reaches S3.
  * The host (and the dropped headers) are signed, so each forwarded request is signed again with the
  * test credentials; the body passes through untouched, its hash (`x-amz-content-sha256`) still valid.
  */
 export type ConditionsMode = 'pass' | 'drop' | 'refuse';
 
-export interface ConditionsProxy {
+export interface CompatProxy {
   /** http://127.0.0.1:<port> */
   readonly url: string;
   mode: ConditionsMode;
@@ -56,13 +58,22 @@ const bytes = (data: SourceData): string | Uint8Array =>
 const conditionHeaders = ['if-none-match', 'if-match'];
 const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'authorization']);
 
-const notImplemented = `<?xml version="1.0" encoding="UTF-8"?>
-<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>`;
+const s3Error = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+const notImplemented = s3Error(
+  'NotImplemented',
+  'A header you provided implies functionality that is not implemented.',
+);
+const metadataTooLarge = s3Error(
+  'MetadataTooLarge',
+  'Your metadata headers exceed the maximum allowed size.',
+);
 
-export async function startConditionsProxy(
+export async function startCompatProxy(
   target: S3TestServer,
   initial: ConditionsMode = 'pass',
-): Promise<ConditionsProxy> {
+  limits: { metadataValueLimit?: number } = {},
+): Promise<CompatProxy> {
   const upstream = new URL(target.endpoint);
   const signer = new SignatureV4({
     credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
@@ -71,7 +82,7 @@ export async function startConditionsProxy(
     sha256: NodeHash,
     uriEscapePath: false, // S3 paths are signed as sent
   });
-  const state = { mode: initial, requests: [] as ConditionsProxy['requests'] };
+  const state = { mode: initial, requests: [] as CompatProxy['requests'] };
 
   const forward = async (incoming: IncomingMessage, response: ServerResponse) => {
     const url = new URL(incoming.url ?? '/', 'http://proxy');
@@ -117,11 +128,16 @@ export async function startConditionsProxy(
   const server: Server = createServer((incoming, response) => {
     const conditional = conditionHeaders.some((name) => incoming.headers[name] !== undefined);
     state.requests.push({ method: incoming.method ?? '', path: incoming.url ?? '', conditional });
-    if (state.mode === 'refuse' && conditional) {
+    const refuse = (status: number, body: string) => {
       incoming.resume();
-      response.writeHead(501, { 'content-type': 'application/xml' }).end(notImplemented);
-      return;
-    }
+      response.writeHead(status, { 'content-type': 'application/xml' }).end(body);
+    };
+    if (state.mode === 'refuse' && conditional) return refuse(501, notImplemented);
+    const limit = limits.metadataValueLimit;
+    const tooLong = (name: string, value: unknown) =>
+      name.startsWith('x-amz-meta-') && typeof value === 'string' && Buffer.byteLength(value) > (limit ?? 0);
+    if (limit !== undefined && Object.entries(incoming.headers).some(([name, value]) => tooLong(name, value)))
+      return refuse(400, metadataTooLarge);
     forward(incoming, response).catch(() => response.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
