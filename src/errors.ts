@@ -40,17 +40,35 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * What a driver knows about the backend failure behind an error: for logs and metrics only, never
+ * sent to clients (every driver's answers look alike; S3 codes and errnos are not client contract).
+ */
+export interface BackendDiagnostics {
+  /** The backend call, e.g. 'PutObject' (S3) or 'write the object' (local). */
+  operation: string;
+  /** The backend's own code: the S3 error code or the errno, e.g. 'AccessDenied', 'EACCES'. */
+  code?: string;
+}
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;
   /** Extra response headers (Retry-After, Content-Range, WWW-Authenticate…). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The backend failure behind it, when a driver translated one (logs and metrics, never the body). */
+  readonly diagnostics: BackendDiagnostics | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+    options: {
+      details?: unknown;
+      cause?: unknown;
+      headers?: Record<string, string>;
+      diagnostics?: BackendDiagnostics;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
@@ -58,6 +76,7 @@ export class AppError extends Error {
     this.status = errorCatalogue[code];
     this.details = options.details;
     this.headers = options.headers ?? {};
+    this.diagnostics = options.diagnostics;
   }
 
   /** True for failures caused by the client (4xx): logged at info, never as errors. */

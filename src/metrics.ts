@@ -93,7 +93,7 @@ const labelSafe = (value: unknown, fallback: string): string =>
 /**
  * The backend failure an error records, or undefined when the error is not the backend's: a client
  * that went away, a body over the size limit, a refused type. Drivers put `operation` (and the S3
- * code or errno) in the details of every error they translate; anything untranslated is a failure too.
+ * code or errno) in the diagnostics of every error they translate; anything untranslated is a failure too.
  */
 export function backendFailure(
   error: unknown,
@@ -104,11 +104,11 @@ export function backendFailure(
     const name = (error as { name?: unknown } | undefined)?.name;
     return { operation: method, code: labelSafe(name, 'Unknown'), error: 'INTERNAL_ERROR' };
   }
-  const details = (error.details ?? {}) as { operation?: unknown; s3Code?: unknown; code?: unknown };
-  if (error.code === 'CLIENT_CLOSED_REQUEST' || details.operation === undefined) return undefined;
+  const diagnostics = error.diagnostics;
+  if (error.code === 'CLIENT_CLOSED_REQUEST' || diagnostics === undefined) return undefined;
   return {
-    operation: labelSafe(details.operation, method),
-    code: labelSafe(details.s3Code ?? details.code, 'Unknown'),
+    operation: labelSafe(diagnostics.operation, method),
+    code: labelSafe(diagnostics.code, 'Unknown'),
     error: error.code,
   };
 }

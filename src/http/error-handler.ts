@@ -68,9 +68,14 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   } else {
     // Reported on the request's one completion line (access-log.ts); a server error also gets a line
     // of its own at error level, with its cause and stack.
-    logOnCompletion(request, { code: error.code, reason: error.message });
+    // The backend's own code and call (diagnostics) are for the log, never the body.
+    const backend = error.diagnostics && { backend: error.diagnostics };
+    logOnCompletion(request, { code: error.code, reason: error.message, ...backend });
     if (!error.isClientError)
-      request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
+      request.log.error(
+        { err: error.cause ?? error, code: error.code, status: error.status, ...backend },
+        error.message,
+      );
   }
   discardUnreadBody(request.raw);
   // Also for errors raised before the onRequest hooks ran (undecodable URLs).

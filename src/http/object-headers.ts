@@ -14,6 +14,5 @@ export function setObjectHeaders(reply: FastifyReply, info: ObjectInfo): Fastify
   reply.header('x-content-type-options', 'nosniff');
   if (info.cacheControl) reply.header('cache-control', info.cacheControl);
   if (info.contentDisposition) reply.header('content-disposition', info.contentDisposition);
-  if (info.sha256) reply.header('x-checksum-sha256', info.sha256);
   return reply;
 }

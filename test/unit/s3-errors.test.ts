@@ -39,7 +39,8 @@ describe('toAppError', () => {
   ])('%s (%i) during %s ⇒ %s', (name, status, operation, code) => {
     const error = toAppError(s3Error(name, status), { operation });
     expect(error.code).toBe(code);
-    expect(error.details).toEqual({ s3Code: name, operation });
+    expect(error.details).toBeUndefined(); // diagnostics are not for clients
+    expect(error.diagnostics).toEqual({ operation, code: name });
   });
 
   it('maps a failed precondition to OBJECT_EXISTS only for create-only writes', () => {
@@ -58,7 +59,7 @@ describe('toAppError', () => {
       expect(error.code).toBe('STORAGE_UNAVAILABLE');
       expect(error.status).toBe(503);
       expect(error.headers['Retry-After']).toMatch(/^\d+$/);
-      expect(error.details).toEqual({ s3Code: code, operation: 'HeadBucket' });
+      expect(error.diagnostics).toEqual({ operation: 'HeadBucket', code });
     },
   );
 
@@ -74,7 +75,7 @@ describe('toAppError', () => {
     if (name !== undefined) Object.assign(cause, { name });
     const error = toAppError(cause, { operation: 'UploadPart' });
     expect(error.code).toBe(code);
-    expect(error.details).toEqual({ s3Code: cause.code, operation: 'UploadPart' });
+    expect(error.diagnostics).toEqual({ operation: 'UploadPart', code: cause.code });
   });
 
   it('maps request and socket timeouts to STORAGE_TIMEOUT (504)', () => {
@@ -113,7 +114,8 @@ describe('toAppError', () => {
       const cause = s3Error(name, status);
       const error = toAppError(cause, { operation: 'GetObject' });
       expect(error.message).not.toContain('secret-bucket');
-      expect(JSON.stringify(error.details)).not.toContain('secret-bucket');
+      expect(error.details).toBeUndefined();
+      expect(JSON.stringify(error.diagnostics)).not.toContain('secret-bucket');
       expect(error.cause).toBe(cause);
     }
   });
@@ -125,9 +127,9 @@ describe('toAppError', () => {
 
   it('maps anything unrecognised to STORAGE_ERROR', () => {
     expect(toAppError('weird', { operation: 'PutObject' }).code).toBe('STORAGE_ERROR');
-    expect(toAppError(new Error('mystery'), { operation: 'PutObject' }).details).toEqual({
-      s3Code: 'Unknown',
+    expect(toAppError(new Error('mystery'), { operation: 'PutObject' }).diagnostics).toEqual({
       operation: 'PutObject',
+      code: 'Unknown',
     });
   });
 });

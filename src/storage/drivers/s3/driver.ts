@@ -84,7 +84,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       } catch (error) {
         if (timeout.aborted) {
           throw new AppError('STORAGE_TIMEOUT', 'The storage backend did not answer in time', {
-            details: { s3Code: 'TimeoutError', operation: 'HeadBucket' },
+            diagnostics: { operation: 'HeadBucket', code: 'TimeoutError' },
             cause: error,
           });
         }

@@ -1,9 +1,10 @@
-import { AppError, isAppError } from '../../../errors.ts';
+import { AppError, type BackendDiagnostics, isAppError } from '../../../errors.ts';
 
 /**
  * Translates S3 SDK failures into catalogue errors. Client-facing messages are fixed strings: S3
- * messages can name the bucket (a secret from clients) and must not leak. `details` carries only the
- * S3 code and operation; the original error stays in `cause` for server logs.
+ * messages can name the bucket (a secret from clients) and must not leak. The S3 code and operation go
+ * to `diagnostics` (logs and metrics), never to the client: the local driver answers alike. The
+ * original error stays in `cause` for server logs.
  */
 
 export interface S3ErrorContext {
@@ -89,7 +90,7 @@ export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   if (isAppError(error)) return error;
   const s3Code = s3ErrorCode(error) ?? 'Unknown';
   const status = httpStatusOf(error);
-  const options = { details: { s3Code, operation: context.operation }, cause: error };
+  const options = { diagnostics: { operation: context.operation, code: s3Code }, cause: error };
 
   if (abortCodes.has(s3Code))
     return new AppError('CLIENT_CLOSED_REQUEST', 'The request was aborted', options);
@@ -123,7 +124,7 @@ export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   return new AppError('STORAGE_ERROR', 'The storage backend rejected the request', options);
 }
 
-function unavailable(options: { details: unknown; cause: unknown }): AppError {
+function unavailable(options: { diagnostics: BackendDiagnostics; cause: unknown }): AppError {
   return new AppError('STORAGE_UNAVAILABLE', 'The storage backend is unavailable; retry later', {
     ...options,
     headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },

@@ -36,7 +36,7 @@ export interface Reservation {
 
 const exists = (cause?: unknown) =>
   new AppError('OBJECT_EXISTS', 'An object with this key already exists', {
-    details: { s3Code: 'PreconditionFailed', operation: 'PutObject' },
+    diagnostics: { operation: 'PutObject', code: 'PreconditionFailed' },
     cause,
   });
 
