@@ -34,6 +34,7 @@ export const errorCatalogue = {
   CLIENT_CLOSED_REQUEST: 499,
   INTERNAL_ERROR: 500,
   STORAGE_ERROR: 502,
+  STORAGE_NOT_SUPPORTED: 502,
   STORAGE_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   STORAGE_TIMEOUT: 504,
@@ -57,6 +58,10 @@ export const errorMeanings: Record<ErrorCode, string> = {
   UNAUTHORIZED:
     'No credentials, or invalid ones (bad API key, bad or expired token); see `WWW-Authenticate`.',
   FORBIDDEN: 'The caller may not do this, or the link is tampered with or expired.',
+  HOST_NOT_ALLOWED:
+    'Open access (anonymous writes) is served only to loopback hosts and configured public base URLs: the `Host` names another (DNS rebinding).',
+  CROSS_SITE_WRITE:
+    "A write from another site's page: its `Origin` is neither this service nor allowed by CORS (or `Sec-Fetch-Site: cross-site`).",
   NOT_FOUND: 'No such route, or nothing the caller may see there.',
   STORAGE_NOT_FOUND: 'No storage of that name (or none the caller has a grant on).',
   OBJECT_NOT_FOUND: 'No object under that key.',
@@ -77,11 +82,24 @@ export const errorMeanings: Record<ErrorCode, string> = {
   CLIENT_CLOSED_REQUEST: 'The client went away before the answer (logged; the client never sees it).',
   INTERNAL_ERROR: 'A bug; the details are only in the log.',
   STORAGE_ERROR: 'S3 refused the request (credentials, permissions, bucket).',
+  STORAGE_NOT_SUPPORTED:
+    "The storage's S3 server does not support what the request needs (it answered 501, or does not enforce conditional writes); a retry will not help.",
   STORAGE_UNAVAILABLE: 'S3 is unreachable or busy; retry after `Retry-After`.',
   SERVICE_UNAVAILABLE:
     'Stowage itself cannot take the request now (shutting down, upload memory or a cap reached, token keys unavailable); retry after `Retry-After`.',
   STORAGE_TIMEOUT: 'S3 did not answer in time.',
 };
+
+/**
+ * What a driver knows about the backend failure behind an error: for logs and metrics only, never
+ * sent to clients (every driver's answers look alike; S3 codes and errnos are not client contract).
+ */
+export interface BackendDiagnostics {
+  /** The backend call, e.g. 'PutObject' (S3) or 'write the object' (local). */
+  operation: string;
+  /** The backend's own code: the S3 error code or the errno, e.g. 'AccessDenied', 'EACCES'. */
+  code?: string;
+}
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -91,6 +109,8 @@ export class AppError extends Error {
   readonly headers: Readonly<Record<string, string>>;
   /** For the operator's log only, never sent: why exactly it failed (e.g. jose's reason for a token). */
   readonly diagnostic: string | undefined;
+  /** The backend failure behind it, when a driver translated one (logs and metrics, never the body). */
+  readonly backend: BackendDiagnostics | undefined;
 
   constructor(
     code: ErrorCode,
@@ -100,6 +120,7 @@ export class AppError extends Error {
       cause?: unknown;
       headers?: Record<string, string>;
       diagnostic?: string;
+      backend?: BackendDiagnostics;
     } = {},
   ) {
     super(message, { cause: options.cause });
@@ -109,6 +130,7 @@ export class AppError extends Error {
     this.details = options.details;
     this.headers = options.headers ?? {};
     this.diagnostic = options.diagnostic;
+    this.backend = options.backend;
   }
 
   /** True for failures caused by the client (4xx): logged at info, never as errors. */

@@ -98,7 +98,7 @@ const labelSafe = (value: unknown, fallback: string): string =>
 /**
  * The backend failure an error records, or undefined when the error is not the backend's: a client
  * that went away, a body over the size limit, a refused type. Drivers put `operation` (and the S3
- * code or errno) in the details of every error they translate; anything untranslated is a failure too.
+ * code or errno) in the diagnostics of every error they translate; anything untranslated is a failure too.
  */
 export function backendFailure(
   error: unknown,
@@ -115,11 +115,11 @@ export function backendFailure(
   // The backend answering the client's question (no such key, the key exists, a precondition or range
   // that does not hold, a concurrent write): the client gets a 4xx and the backend is healthy.
   if (error.isClientError) return undefined;
-  const details = (error.details ?? {}) as { operation?: unknown; s3Code?: unknown; code?: unknown };
-  if (details.operation === undefined) return undefined;
+  const backend = error.backend;
+  if (backend === undefined) return undefined;
   return {
-    operation: labelSafe(details.operation, method),
-    code: labelSafe(details.s3Code ?? details.code, 'Unknown'),
+    operation: labelSafe(backend.operation, method),
+    code: labelSafe(backend.code, 'Unknown'),
     error: error.code,
   };
 }

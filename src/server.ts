@@ -1,12 +1,15 @@
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { describeAccess, isOpen } from './auth/describe-access.ts';
 import { embeddedDefaultConfig } from './config/defaults.ts';
 import { loadConfigFile, parseConfig } from './config/load.ts';
 import { drain } from './drain.ts';
 import { UploadAdmission } from './http/admission.ts';
+import { toAppError } from './http/error-handler.ts';
 import { loggerOptions } from './logger.ts';
 import { describeSigningSecret } from './storage/drivers/local/signing-secret.ts';
 import { createKeptLinks, createStorages } from './storage/registry.ts';
+import type { Storage } from './storage/storage.ts';
 
 /**
  * The process: config → storages → app → listen, and a graceful stop on SIGTERM/SIGINT (see
@@ -63,6 +66,21 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.server.host, port: config.server.port });
+  reportReadiness(app, storages);
+}
+
+/**
+ * Checks every storage once at startup, as /readyz does (for a create-only S3 storage that includes
+ * probing its server's conditional writes), so a storage that is not ready says why in one line at
+ * the top of the log instead of in the first failed upload. Not awaited: the service answers meanwhile.
+ */
+function reportReadiness(app: FastifyInstance, storages: ReadonlyMap<string, Storage>): void {
+  for (const [name, storage] of storages) {
+    storage.driver.check().catch((error: unknown) => {
+      const { code, message } = toAppError(error);
+      app.log.error({ storage: name, code, err: error }, `storage ${name} is not ready: ${message}`);
+    });
+  }
 }
 
 /** pino-pretty is a dev dependency: a production image run with a TTY (`docker run -t`) logs JSON. */

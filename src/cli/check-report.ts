@@ -1,7 +1,17 @@
 /** What `stowage check` found for one storage, step by step; shared by the S3 and local checks. */
 
 // `public`: a public storage's probe object read anonymously at its public URL (S3 only).
-export const STEPS = ['bucket', 'put', 'read', 'public', 'list', 'multipart', 'delete', 'lifecycle'] as const;
+export const STEPS = [
+  'bucket',
+  'put',
+  'read',
+  'public',
+  'list',
+  'conditions',
+  'multipart',
+  'delete',
+  'lifecycle',
+] as const;
 export type StepName = (typeof STEPS)[number];
 
 /** ok; fail: Stowage will not work; warn: it works, but something an operator should fix; skip: not tried. */
@@ -34,6 +44,7 @@ const HEADERS: Record<StepName, string> = {
   read: 'READ',
   public: 'PUBLIC',
   list: 'LIST',
+  conditions: 'CREATE-ONLY',
   multipart: 'MULTIPART',
   delete: 'DELETE',
   lifecycle: 'LIFECYCLE',

@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { probeConditionalWrites } from '../storage/drivers/s3/conditions-probe.ts';
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
 import { httpStatusOf, isUnreachable, s3ErrorCode, toAppError } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
@@ -21,7 +22,8 @@ import { bucketArn, missingPermission, type Operation, type S3Storage } from './
 /**
  * `check` for one S3 storage, with the storage's own connection and credentials: the bucket exists;
  * a probe object can be written (with the storage's ACL and encryption), read back, listed and
- * deleted, and, for a public storage, read anonymously at its public URL (check-public.ts); a
+ * deleted, and, for a public storage, read anonymously at its public URL (check-public.ts); the
+ * server enforces the conditional writes create-only storages rest on (conditions-probe.ts); a
  * multipart upload can be started and aborted; and the bucket has a lifecycle rule that
  * aborts incomplete multipart uploads under the storage's prefix. The probe is removed at the end.
  */
@@ -149,6 +151,18 @@ export async function checkS3Storage(storage: S3Storage, timeoutMs = 10_000): Pr
       ),
     );
     if (list.ok) report.steps.list = { status: 'ok' };
+
+    if (profile.overwrite) report.steps.conditions = { status: 'skip', note: 'overwrite' };
+    else {
+      const probe = await attempt('conditions', 'PutObject', () =>
+        probeConditionalWrites({ client, bucket: profile.bucket, profile }, deadline),
+      );
+      if (probe.ok) {
+        const verdict = probe.value;
+        if (verdict.supported) report.steps.conditions = { status: 'ok' };
+        else fail('conditions', verdict.problem);
+      }
+    }
 
     await checkMultipart(storage, params, attempt, client, deadline, report);
 

@@ -134,7 +134,9 @@ export const authSchema = z
       .describe('Grants for requests without credentials, beyond reading public storages (always allowed).'),
     allowAnonymousWrites: boolField
       .default(false)
-      .describe('Must be true for anonymous grants beyond reading public storages on a non-loopback address.'),
+      .describe(
+        'Must be true for anonymous grants beyond reading public storages on a non-loopback address.',
+      ),
     cors: cors.optional().describe('Cross-origin access for browsers; no CORS headers when unset.'),
   })
   .strict()

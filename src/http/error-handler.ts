@@ -68,13 +68,19 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   } else {
     // Reported on the request's one completion line (access-log.ts); a server error also gets a line
     // of its own at error level, with its cause and stack.
+    // Why exactly (diagnostic) and the backend's own code and call are for the log, never the body.
+    const backend = error.backend && { backend: error.backend };
     logOnCompletion(request, {
       code: error.code,
       reason: error.message,
       ...(error.diagnostic !== undefined && { diagnostic: error.diagnostic }),
+      ...backend,
     });
     if (!error.isClientError)
-      request.log.error({ err: error.cause ?? error, code: error.code, status: error.status }, error.message);
+      request.log.error(
+        { err: error.cause ?? error, code: error.code, status: error.status, ...backend },
+        error.message,
+      );
   }
   discardUnreadBody(request.raw);
   // Also for errors raised before the onRequest hooks ran (undecodable URLs).

@@ -33,6 +33,5 @@ export function setObjectHeaders(
   const inlinePdf =
     essence(info.contentType) === 'application/pdf' && !/^attachment/i.test(disposition ?? '');
   if (!inlinePdf) reply.header('content-security-policy', 'sandbox');
-  if (info.sha256) reply.header('x-checksum-sha256', info.sha256);
   return reply;
 }

@@ -114,7 +114,10 @@ export interface StorageDriver {
   presignGet(input: PresignInput): Promise<{ url: string; expiresAt: Date }>;
   /** The URL of an object in a public storage (CDN or bucket URL). */
   publicUrl(key: string): string;
-  /** Readiness: resolves when the backend is reachable and the bucket/directory usable. */
+  /**
+   * Readiness: resolves when the backend is reachable and the bucket/directory usable, and (S3,
+   * create-only) when its server enforces conditional writes; STORAGE_NOT_SUPPORTED when it does not.
+   */
   check(): Promise<void>;
   /** Releases sockets and timers. */
   close(): Promise<void>;

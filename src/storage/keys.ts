@@ -63,8 +63,8 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
   const base = raw.normalize('NFC').replace(controlCharacters, '').split(/[/\\]/).pop() ?? '';
   const trimmed = base.trim();
   if (trimmed === '' || trimmed === '.' || trimmed === '..') return undefined;
-  // Bounded in characters and in bytes: percent-encoded into S3 metadata (AWS allows 2 KB of user
-  // metadata), 512 UTF-8 bytes become at most 1.5 KB.
+  // Bounded in characters and in bytes, for the Content-Disposition that carries it (512 UTF-8 bytes
+  // are at most 1.5 KB percent-encoded). The S3 driver's metadata copy is bounded further (metadata.ts).
   let name = '';
   let bytes = 0;
   for (const char of [...trimmed].slice(0, MAX_FILENAME_CHARS)) {

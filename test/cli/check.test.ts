@@ -90,7 +90,7 @@ describe('stowage check', () => {
     const run = await runCli(['check', '--config', path, '--json']);
     expect(run.code, run.stdout).toBe(0);
     const [media, priv] = stepsOf(run.stdout);
-    for (const step of ['bucket', 'put', 'read', 'list', 'multipart', 'delete', 'lifecycle']) {
+    for (const step of ['bucket', 'put', 'read', 'list', 'conditions', 'multipart', 'delete', 'lifecycle']) {
       expect(media?.steps[step]?.status, step).toBe('ok');
     }
     expect(priv?.steps.delete?.status).toBe('ok');
@@ -113,11 +113,11 @@ describe('stowage check', () => {
     });
     const [header, row] = stdout.split('\n');
     expect(header).toMatch(
-      /^STORAGE\s+WHERE\s+EXISTS\s+PUT\s+READ\s+PUBLIC\s+LIST\s+MULTIPART\s+DELETE\s+LIFECYCLE$/,
+      /^STORAGE\s+WHERE\s+EXISTS\s+PUT\s+READ\s+PUBLIC\s+LIST\s+CREATE-ONLY\s+MULTIPART\s+DELETE\s+LIFECYCLE$/,
     );
     expect(row).toMatch(
       new RegExp(
-        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok \\(1d\\)$`,
+        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok\\s+ok \\(1d\\)$`,
       ),
     );
     expect(stderr).toContain('check passed');
@@ -186,6 +186,6 @@ describe('stowage check', () => {
       new RegExp(`probe object s3://${bucket}/in/stowage-check-[0-9a-f]+\\.txt is left behind`),
     );
     const table = run.stdout.split('\n');
-    expect(table[1]).toMatch(/^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)$/);
+    expect(table[1]).toMatch(/^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)$/);
   });
 });

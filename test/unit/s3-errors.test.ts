@@ -33,10 +33,14 @@ describe('toAppError', () => {
     ['SlowDown', 503, 'PutObject', 'STORAGE_UNAVAILABLE'],
     ['InternalError', 500, 'CompleteMultipartUpload', 'STORAGE_UNAVAILABLE'],
     ['Unknown', 502, 'GetObject', 'STORAGE_UNAVAILABLE'],
+    ['NotImplemented', 501, 'PutObject', 'STORAGE_NOT_SUPPORTED'],
+    ['Unknown', 501, 'CompleteMultipartUpload', 'STORAGE_NOT_SUPPORTED'],
+    ['Unknown', 505, 'GetObject', 'STORAGE_NOT_SUPPORTED'],
   ])('%s (%i) during %s ⇒ %s', (name, status, operation, code) => {
     const error = toAppError(s3Error(name, status), { operation });
     expect(error.code).toBe(code);
-    expect(error.details).toEqual({ s3Code: name, operation });
+    expect(error.details).toBeUndefined(); // diagnostics are not for clients
+    expect(error.backend).toEqual({ operation, code: name });
   });
 
   it('maps a failed precondition to OBJECT_EXISTS only for create-only writes', () => {
@@ -55,7 +59,7 @@ describe('toAppError', () => {
       expect(error.code).toBe('STORAGE_UNAVAILABLE');
       expect(error.status).toBe(503);
       expect(error.headers['Retry-After']).toMatch(/^\d+$/);
-      expect(error.details).toEqual({ s3Code: code, operation: 'HeadBucket' });
+      expect(error.backend).toEqual({ operation: 'HeadBucket', code });
     },
   );
 
@@ -71,7 +75,7 @@ describe('toAppError', () => {
     if (name !== undefined) Object.assign(cause, { name });
     const error = toAppError(cause, { operation: 'UploadPart' });
     expect(error.code).toBe(code);
-    expect(error.details).toEqual({ s3Code: cause.code, operation: 'UploadPart' });
+    expect(error.backend).toEqual({ operation: 'UploadPart', code: cause.code });
   });
 
   it('maps request and socket timeouts to STORAGE_TIMEOUT (504)', () => {
@@ -110,7 +114,8 @@ describe('toAppError', () => {
       const cause = s3Error(name, status);
       const error = toAppError(cause, { operation: 'GetObject' });
       expect(error.message).not.toContain('secret-bucket');
-      expect(JSON.stringify(error.details)).not.toContain('secret-bucket');
+      expect(error.details).toBeUndefined();
+      expect(JSON.stringify(error.backend)).not.toContain('secret-bucket');
       expect(error.cause).toBe(cause);
     }
   });
@@ -122,9 +127,9 @@ describe('toAppError', () => {
 
   it('maps anything unrecognised to STORAGE_ERROR', () => {
     expect(toAppError('weird', { operation: 'PutObject' }).code).toBe('STORAGE_ERROR');
-    expect(toAppError(new Error('mystery'), { operation: 'PutObject' }).details).toEqual({
-      s3Code: 'Unknown',
+    expect(toAppError(new Error('mystery'), { operation: 'PutObject' }).backend).toEqual({
       operation: 'PutObject',
+      code: 'Unknown',
     });
   });
 });

@@ -25,6 +25,7 @@ describe('outcomeUnknown', () => {
     ['S3 ServiceUnavailable (503)', s3Answer('ServiceUnavailable', 503)],
     ['a failed precondition (412)', s3Answer('PreconditionFailed', 412)],
     ['AccessDenied (403)', s3Answer('AccessDenied', 403)],
+    ['NotImplemented (501), as Swift answers a conditional PutObject', s3Answer('NotImplemented', 501)],
   ])('is false after %s: S3 answered, nothing was stored', (_, cause) => {
     expect(outcomeUnknown(failure(cause))).toBe(false);
   });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeOriginalName,
+  encodeOriginalName,
   isReservation,
+  MAX_METADATA_VALUE_BYTES,
   noneMatchHits,
   parseContentRange,
   quoteEtag,
@@ -24,6 +26,21 @@ describe('S3 object metadata', () => {
     });
     expect(metadata['original-name']).toMatch(/^[\x20-\x7e]*$/);
     expect(decodeOriginalName(metadata['original-name'])).toBe('Résumé «final».png');
+  });
+
+  it('bounds the stored name to 256 bytes, cut on a character boundary, and keeps a name that fits whole', () => {
+    const cjk = '漢'.repeat(29); // 29 × 9 encoded bytes = 261: over Swift's 256
+    const stored = toS3Metadata({ contentType: 'text/plain', originalName: cjk })['original-name'] ?? '';
+    expect(stored.length).toBeLessThanOrEqual(MAX_METADATA_VALUE_BYTES);
+    expect(decodeOriginalName(stored)).toBe('漢'.repeat(28));
+    expect(decodeOriginalName(encodeOriginalName('漢'.repeat(28)))).toBe('漢'.repeat(28));
+    // Astral characters (12 encoded bytes each) are never split into halves.
+    const emoji = decodeOriginalName(encodeOriginalName('😀'.repeat(30))) ?? '';
+    expect(emoji).toBe('😀'.repeat(21));
+    expect(emoji.isWellFormed()).toBe(true);
+    // ASCII fills the bound exactly; a lone surrogate cannot make encoding throw.
+    expect(encodeOriginalName('a'.repeat(300))).toBe('a'.repeat(256));
+    expect(decodeOriginalName(encodeOriginalName('x\uD800y'))).toBe('x\uFFFDy');
   });
 
   it('returns a malformed encoded name as it is', () => {

@@ -18,7 +18,7 @@ export async function deleteObject(layout: ReadLayout, key: string): Promise<voi
       if (errorCode(error) !== 'ENOENT') throw error;
     });
   } catch (error) {
-    throw storageError(error, layout.storage, 'delete the object');
+    throw storageError(error, 'delete the object');
   }
   for (let depth = location.directories.length; depth > 0; depth--) {
     const removed = await rmdir(join(layout.objectsRoot, ...location.directories.slice(0, depth))).then(

@@ -32,7 +32,7 @@ export async function listObjects(layout: ReadLayout, input: ListInput): Promise
       if (info) objects.push(info);
     }
   } catch (error) {
-    throw storageError(error, layout.storage, 'list objects');
+    throw storageError(error, 'list objects');
   }
   return { objects };
 }

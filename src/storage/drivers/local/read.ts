@@ -33,7 +33,7 @@ export async function openObject(
     const code = errorCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound();
     if (code === 'ELOOP') throw symlinkRefused();
-    throw storageError(error, layout.storage, 'open the object');
+    throw storageError(error, 'open the object');
   }
   try {
     const stats = await handle.stat();
@@ -42,11 +42,11 @@ export async function openObject(
   } catch (error) {
     await handle.close().catch(() => {});
     if (error instanceof CorruptObjectError)
-      throw new AppError('STORAGE_ERROR', `Local storage "${layout.storage}" holds a damaged object`, {
+      throw new AppError('STORAGE_ERROR', 'The storage backend rejected the request', {
         cause: error,
-        details: { storage: layout.storage },
+        backend: { operation: 'read a damaged object' },
       });
-    throw storageError(error, layout.storage, 'read the object');
+    throw storageError(error, 'read the object');
   }
 }
 

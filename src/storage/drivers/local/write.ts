@@ -73,7 +73,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 async function writeTemp(layout: Layout, temp: string, input: PutInput): Promise<StoredRecord> {
   const io = <T>(operation: string, step: () => Promise<T>) =>
     step().catch((error: unknown) => {
-      throw storageError(error, layout.storage, operation);
+      throw storageError(error, operation);
     });
   const handle = await io('create a temporary file', async () => {
     await makeDirectories(layout.tempRoot, layout.modes.directory);
@@ -163,7 +163,7 @@ async function publish(
         throw new AppError('OBJECT_EXISTS', 'An object with this key already exists');
       // ENOENT: a concurrent delete pruned a directory between our mkdir and the publish.
       if (code === 'ENOENT' && attempt < PUBLISH_ATTEMPTS) continue;
-      throw storageError(error, layout.storage, 'publish the object');
+      throw storageError(error, 'publish the object');
     }
   }
 }

@@ -3,6 +3,7 @@ import type { S3ConnectionConfig, S3ProfileConfig } from '../../../config/schema
 import { AppError } from '../../../errors.ts';
 import type { StorageDriver } from '../../driver.ts';
 import { createCleanups } from './cleanup.ts';
+import { createConditionsGate } from './conditions-probe.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
@@ -36,6 +37,10 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     // Past the reservation's expiry a cleanup is moot (the lifecycle rule takes the multipart upload).
     cleanups: createCleanups(options.reservationTtlSeconds * 1000),
   };
+  // Create-only storages rest on conditional writes; overwrite: true is the explicit opt-out.
+  const conditions = options.profile.overwrite
+    ? undefined
+    : createConditionsGate({ client, bucket: options.profile.bucket, profile: options.profile });
   const publicUrlSettings = {
     ...connection,
     bucket: options.profile.bucket,
@@ -44,7 +49,21 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   return {
     kind: 's3',
-    put: (input) => putObject(context, input),
+    async put(input) {
+      // Once the probe found that the server does not enforce the conditions, a create-only write
+      // could overwrite an object: refuse it rather than lose the guarantee silently.
+      const problem = input.overwrite ? undefined : conditions?.problem;
+      if (problem !== undefined) {
+        throw new AppError(
+          'STORAGE_NOT_SUPPORTED',
+          'The storage backend does not enforce create-only writes',
+          {
+            cause: new Error(problem),
+          },
+        );
+      }
+      return putObject(context, input);
+    },
     get: (input) => getObject(context, input),
     head: (key) => headObject(context, key),
     async delete(key) {
@@ -65,12 +84,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       } catch (error) {
         if (timeout.aborted) {
           throw new AppError('STORAGE_TIMEOUT', 'The storage backend did not answer in time', {
-            details: { s3Code: 'TimeoutError', operation: 'HeadBucket' },
+            backend: { operation: 'HeadBucket', code: 'TimeoutError' },
             cause: error,
           });
         }
         throw toAppError(error, { operation: 'HeadBucket' });
       }
+      await conditions?.check();
     },
     async close() {
       context.cleanups.close();

@@ -1,9 +1,10 @@
-import { AppError, isAppError } from '../../../errors.ts';
+import { AppError, type BackendDiagnostics, isAppError } from '../../../errors.ts';
 
 /**
  * Translates S3 SDK failures into catalogue errors. Client-facing messages are fixed strings: S3
- * messages can name the bucket (a secret from clients) and must not leak. `details` carries only the
- * S3 code and operation; the original error stays in `cause` for server logs.
+ * messages can name the bucket (a secret from clients) and must not leak. The S3 code and operation go
+ * to `backend` (logs and metrics), never to the client: the local driver answers alike. The
+ * original error stays in `cause` for server logs.
  */
 
 export interface S3ErrorContext {
@@ -45,6 +46,13 @@ const unavailableCodes = new Set([
   'InternalError',
   'ServiceUnavailableException',
 ]);
+/**
+ * Answers a retry cannot change: the server does not implement what was asked (Swift's s3api answers
+ * 501 NotImplemented to a conditional PutObject). Not "unavailable": no Retry-After, and the write was
+ * refused outright, so its outcome is known and nothing is looked for afterwards (late-writes.ts).
+ */
+const notSupportedCodes = new Set(['NotImplemented']);
+const notSupportedStatuses = new Set([501, 505]);
 const notFoundCodes = new Set(['NoSuchKey', 'NotFound']);
 /** 404s that are not about the object. */
 const otherNotFoundCodes = new Set(['NoSuchBucket', 'NoSuchUpload']);
@@ -82,7 +90,7 @@ export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   if (isAppError(error)) return error;
   const s3Code = s3ErrorCode(error) ?? 'Unknown';
   const status = httpStatusOf(error);
-  const options = { details: { s3Code, operation: context.operation }, cause: error };
+  const options = { backend: { operation: context.operation, code: s3Code }, cause: error };
 
   if (abortCodes.has(s3Code))
     return new AppError('CLIENT_CLOSED_REQUEST', 'The request was aborted', options);
@@ -105,11 +113,18 @@ export function toAppError(error: unknown, context: S3ErrorContext): AppError {
   if (s3Code === 'InvalidRange' || status === 416) {
     return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', options);
   }
+  if (notSupportedCodes.has(s3Code) || (status !== undefined && notSupportedStatuses.has(status))) {
+    return new AppError(
+      'STORAGE_NOT_SUPPORTED',
+      'The storage backend does not support this request',
+      options,
+    );
+  }
   if (unavailableCodes.has(s3Code) || (status !== undefined && status >= 500)) return unavailable(options);
   return new AppError('STORAGE_ERROR', 'The storage backend rejected the request', options);
 }
 
-function unavailable(options: { details: unknown; cause: unknown }): AppError {
+function unavailable(options: { backend: BackendDiagnostics; cause: unknown }): AppError {
   return new AppError('STORAGE_UNAVAILABLE', 'The storage backend is unavailable; retry later', {
     ...options,
     headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },

@@ -15,10 +15,33 @@ export const metaKeys = {
   writeId: 'stowage-write',
 } as const;
 
+/**
+ * The longest metadata value every S3 server we know takes: Swift's s3api refuses a value over 256
+ * bytes (AWS allows 2 KB for all user metadata together; ours, besides the name, is under 150 bytes).
+ */
+export const MAX_METADATA_VALUE_BYTES = 256;
+
+/**
+ * The original filename as stored: percent-encoded, and cut on a character boundary so the encoding
+ * fits MAX_METADATA_VALUE_BYTES (a sanitized name may take 1.5 KB encoded; 29 CJK characters already
+ * exceed 256 bytes). Nothing is lost for readers: the full name is in the stored Content-Disposition,
+ * which is a standard header, not user metadata.
+ */
+export function encodeOriginalName(name: string, maxBytes = MAX_METADATA_VALUE_BYTES): string {
+  let encoded = '';
+  // Code points, well-formed: encodeURIComponent throws on a lone surrogate.
+  for (const char of name.toWellFormed()) {
+    const next = encodeURIComponent(char);
+    if (encoded.length + next.length > maxBytes) break;
+    encoded += next;
+  }
+  return encoded;
+}
+
 export function toS3Metadata(metadata: ObjectMetadata): Record<string, string> {
   const out: Record<string, string> = {};
   if (metadata.originalName !== undefined)
-    out[metaKeys.originalName] = encodeURIComponent(metadata.originalName);
+    out[metaKeys.originalName] = encodeOriginalName(metadata.originalName);
   if (metadata.sha256 !== undefined) out[metaKeys.sha256] = metadata.sha256;
   return out;
 }

@@ -16,7 +16,7 @@ import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 /** Reads. A create-only reservation (reservation.ts) is not an object: it reads as absent everywhere. */
 
 const notFound = (operation: string) =>
-  new AppError('OBJECT_NOT_FOUND', 'Object not found', { details: { s3Code: 'NoSuchKey', operation } });
+  new AppError('OBJECT_NOT_FOUND', 'Object not found', { backend: { operation, code: 'NoSuchKey' } });
 
 export async function headObject(context: S3Context, key: string): Promise<ObjectInfo> {
   let output: Awaited<ReturnType<typeof sendHead>>;
@@ -49,14 +49,14 @@ export async function getObject(context: S3Context, input: GetInput): Promise<Ge
     if (httpStatusOf(error) === 304)
       return { notModified: true, info: { etag: await notModifiedEtag(context, input, error) } };
     if (s3ErrorCode(error) === 'InvalidRange' || httpStatusOf(error) === 416)
-      throw await rangeNotSatisfiable(context, input.key, error);
+      throw await rangeNotSatisfiable(context, input, error);
     throw toAppError(error, { operation: 'GetObject' });
   }
   const body = output.Body;
   if (!(body instanceof Readable)) {
     (body as { destroy?: () => void } | undefined)?.destroy?.();
     throw new AppError('STORAGE_ERROR', 'The storage backend returned no readable body', {
-      details: { operation: 'GetObject' },
+      backend: { operation: 'GetObject' },
     });
   }
   if (isReservation(output.Metadata)) {
@@ -88,14 +88,18 @@ async function notModifiedEtag(context: S3Context, input: GetInput, error: unkno
   return (await headObject(context, input.key)).etag;
 }
 
-/** 416 with `Content-Range: bytes *\/size` (RFC 9110 §15.5.17), the size from a HEAD when it can be had. */
-async function rangeNotSatisfiable(context: S3Context, key: string, cause: unknown): Promise<AppError> {
-  const size = await headObject(context, key).then(
+/**
+ * 416 with `Content-Range: bytes *\/size` (RFC 9110 §15.5.17), the size from a HEAD when it can be had;
+ * the same details as the local driver's.
+ */
+async function rangeNotSatisfiable(context: S3Context, input: GetInput, cause: unknown): Promise<AppError> {
+  const size = await headObject(context, input.key).then(
     (info) => info.size,
     () => undefined,
   );
   return new AppError('RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', {
-    details: { s3Code: s3ErrorCode(cause) ?? 'InvalidRange', operation: 'GetObject' },
+    ...(input.range && { details: { ...input.range, ...(size !== undefined && { size }) } }),
+    backend: { operation: 'GetObject', code: s3ErrorCode(cause) ?? 'InvalidRange' },
     cause,
     ...(size !== undefined && { headers: { 'Content-Range': `bytes */${size}` } }),
   });
@@ -129,7 +133,7 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
     // AWS answers 400 InvalidArgument to a continuation token it did not issue.
     if (input.cursor !== undefined && httpStatusOf(error) === 400) {
       throw new AppError('BAD_REQUEST', 'The list cursor is invalid', {
-        details: { s3Code: s3ErrorCode(error) },
+        backend: { operation: 'ListObjectsV2', code: s3ErrorCode(error) ?? 'Unknown' },
         cause: error,
       });
     }

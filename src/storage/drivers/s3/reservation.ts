@@ -1,4 +1,10 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import type { S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
@@ -29,11 +35,40 @@ export interface Reservation {
 
 const exists = (cause?: unknown) =>
   new AppError('OBJECT_EXISTS', 'An object with this key already exists', {
-    details: { s3Code: 'PreconditionFailed', operation: 'PutObject' },
+    backend: { operation: 'PutObject', code: 'PreconditionFailed' },
     cause,
   });
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The PutObject of a reservation-shaped object (hidden from every read and list), without condition.
+ * Also what the conditional-writes probe writes (conditions-probe.ts), so a probe left behind is
+ * invisible too.
+ */
+export function reservationParams(
+  bucket: string,
+  profile: S3ProfileConfig,
+  key: string,
+  metadata: { expiresAt: number; writeId?: string },
+  size = reservationSize(),
+): PutObjectCommandInput {
+  return {
+    Bucket: bucket,
+    Key: key,
+    Body: reservationBody(size),
+    ContentLength: size,
+    ContentType: 'application/octet-stream',
+    CacheControl: 'no-store',
+    Metadata: {
+      [metaKeys.reservation]: String(metadata.expiresAt),
+      ...(metadata.writeId !== undefined && { [metaKeys.writeId]: metadata.writeId }),
+    },
+    // A bucket policy may demand these on every PutObject.
+    ...encryptionParams(profile),
+    ...(profile.acl !== undefined && { ACL: profile.acl }),
+  };
+}
 
 async function writeReservation(
   context: S3Context,
@@ -45,16 +80,7 @@ async function writeReservation(
   const expiresAt = Date.now() + context.reservationTtlSeconds * 1000;
   const output = await context.client.send(
     new PutObjectCommand({
-      Bucket: context.bucket,
-      Key: key,
-      Body: reservationBody(size),
-      ContentLength: size,
-      ContentType: 'application/octet-stream',
-      CacheControl: 'no-store',
-      Metadata: { [metaKeys.reservation]: String(expiresAt), [metaKeys.writeId]: writeId },
-      // A bucket policy may demand these on every PutObject.
-      ...encryptionParams(context.profile),
-      ...(context.profile.acl !== undefined && { ACL: context.profile.acl }),
+      ...reservationParams(context.bucket, context.profile, key, { expiresAt, writeId }, size),
       ...condition,
     }),
   );
