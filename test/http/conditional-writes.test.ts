@@ -41,9 +41,10 @@ const stowage = useStowage({
   buckets: ['refusing', 'ignoring', 'direct'],
   storages: (buckets) => ({
     direct: { driver: 's3', bucket: buckets.direct ?? '' },
-    ignoring: behind('ignoring', buckets),
+    // Prefixes apart: storages may not overlap in a bucket (config locations rule).
+    ignoring: behind('ignoring', buckets, { prefix: 'create-only/' }),
     optout: behind('ignoring', buckets, { prefix: 'optout/', overwrite: true }),
-    refusing: behind('refusing', buckets, { partSize: '5MiB' }),
+    refusing: behind('refusing', buckets, { prefix: 'create-only/', partSize: '5MiB' }),
     plain: behind('refusing', buckets, { prefix: 'overwrite/', overwrite: true }),
   }),
 });
