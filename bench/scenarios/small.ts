@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { newWriteId } from '../../src/storage/drivers/s3/late-writes.ts';
+import { newWriteId } from '../../src/storage/drivers/s3/create-only.ts';
 import { metaKeys } from '../../src/storage/drivers/s3/metadata.ts';
 import { KiB, smallBody } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
@@ -33,7 +33,7 @@ export async function smallScenario(context: BenchContext): Promise<Table[]> {
       const pool = openPool(stowage, CONCURRENCY);
       const beforePool = before && openPool(before, CONCURRENCY);
       // "as-stowage" is the request Stowage makes for a raw PUT of this body: create-only, with the
-      // Content-Disposition and the write id it stores (late-writes.ts). What it costs the S3 server
+      // Content-Disposition and the write id it stores (create-only.ts). What it costs the S3 server
       // beyond the plain PutObject is the price of the request's shape, not of the hop.
       const putDirect =
         (shape: 'plain' | 'create-only' | 'as-stowage', via = client) =>

@@ -57,7 +57,7 @@ function listStatement(bucket: string, storages: S3Storage[]): PolicyStatement {
   const statement: PolicyStatement = {
     Sid: `List${storages.map((storage) => sidPart(storage.name)).join('')}`,
     Effect: 'Allow',
-    // Multipart uploads are listed only to abort one whose id was lost (late-writes.ts).
+    // Multipart uploads are listed only to abort one whose id was lost (create-only.ts).
     Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
     Resource: arn,
   };

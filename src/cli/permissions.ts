@@ -47,7 +47,7 @@ export const operations = {
   HeadObject: { action: 's3:GetObject', on: 'objects' },
   DeleteObject: { action: 's3:DeleteObject', on: 'objects' },
   AbortMultipartUpload: { action: 's3:AbortMultipartUpload', on: 'objects' },
-  // Only after a lost CreateMultipartUpload answer, to find the upload to abort (late-writes.ts).
+  // Only after a lost CreateMultipartUpload answer, to find the upload to abort (create-only.ts).
   ListMultipartUploads: { action: 's3:ListBucketMultipartUploads', on: 'bucket' },
   GetBucketLifecycleConfiguration: { action: 's3:GetLifecycleConfiguration', on: 'bucket' },
 } as const;

@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { S3ProfileConfig } from '../../src/config/schema.ts';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
-import { reserve } from '../../src/storage/drivers/s3/reservation.ts';
+import { reserve } from '../../src/storage/drivers/s3/create-only.ts';
 import { stowageApi } from '../support/api.ts';
 import { useStowage } from '../support/stowage.ts';
 import { useS3Proxy } from '../support/use-s3-proxy.ts';

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/errors.ts';
-import { createCleanups } from '../../src/storage/drivers/s3/cleanup.ts';
+import { createCleanups } from '../../src/storage/drivers/s3/background-cleanups.ts';
 
 /**
- * The retry and recheck schedule of failed-upload cleanups (cleanup.ts), with fake timers: steps run
+ * The retry and recheck schedule of failed-upload cleanups (background-cleanups.ts), with fake timers: steps run
  * in order, a step that finds S3 unreachable is retried with backoff (it and the ones after it), and a
  * recheck runs its own steps once, `afterMs` after everything first succeeded.
  */

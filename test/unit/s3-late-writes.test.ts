@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
+import { outcomeUnknown } from '../../src/storage/drivers/s3/create-only.ts';
 import { toAppError } from '../../src/storage/drivers/s3/errors.ts';
-import { outcomeUnknown } from '../../src/storage/drivers/s3/late-writes.ts';
 
-/** Which failed writes may still land (and are looked for afterwards, late-writes.ts). */
+/** Which failed writes may still land (and are looked for afterwards, create-only.ts). */
 const s3Answer = (name: string, status: number) =>
   Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 const network = (code: string) => Object.assign(new Error(code), { code });

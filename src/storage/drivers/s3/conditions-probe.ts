@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
+import { reservationParams } from './create-only.ts';
 import { httpStatusOf, isPreconditionFailed, s3ErrorCode, toAppError } from './errors.ts';
-import { reservationParams } from './reservation.ts';
 
 /**
  * Does this S3 server carry out the conditional writes create-only storages rest on? Some do not:
@@ -11,7 +11,7 @@ import { reservationParams } from './reservation.ts';
  * PUT onto an existing key silently overwrites it. Nothing in a normal answer tells, so a probe key is
  * written three times: with `If-None-Match: *` (created), again (must be 412), and with a wrong
  * `If-Match` (must be 412; reservations are taken over with it). The probe object is
- * reservation-shaped (reservation.ts), so even one left behind is hidden from reads and lists, and
+ * reservation-shaped (create-only.ts), so even one left behind is hidden from reads and lists, and
  * it is deleted at the end.
  *
  * Resolves with the verdict; rejects with the SDK's error when the probe could not decide (S3

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ProfileConfig } from '../../../config/schema.ts';
-import type { Cleanups } from './cleanup.ts';
+import type { Cleanups } from './background-cleanups.ts';
 import type { ResolvedS3Connection } from './connection.ts';
 
 /** Everything one S3 storage's operations need; built once per driver. */
@@ -10,8 +10,8 @@ export interface S3Context {
   readonly bucket: string;
   readonly profile: S3ProfileConfig;
   readonly connection: ResolvedS3Connection;
-  /** How long a create-only reservation blocks the key if its writer dies (see reservation.ts). */
+  /** How long a create-only reservation blocks the key if its writer dies (see create-only.ts). */
   readonly reservationTtlSeconds: number;
-  /** Cleanups of failed uploads still being retried (see cleanup.ts). */
+  /** Cleanups of failed uploads still being retried (see background-cleanups.ts). */
   readonly cleanups: Cleanups;
 }

@@ -2,7 +2,7 @@ import { DeleteObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { S3ConnectionConfig, S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { StorageDriver } from '../../driver.ts';
-import { createCleanups } from './cleanup.ts';
+import { createCleanups } from './background-cleanups.ts';
 import { createConditionsGate } from './conditions-probe.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';

@@ -49,7 +49,7 @@ const unavailableCodes = new Set([
 /**
  * Answers a retry cannot change: the server does not implement what was asked (Swift's s3api answers
  * 501 NotImplemented to a conditional PutObject). Not "unavailable": no Retry-After, and the write was
- * refused outright, so its outcome is known and nothing is looked for afterwards (late-writes.ts).
+ * refused outright, so its outcome is known and nothing is looked for afterwards (create-only.ts).
  */
 const notSupportedCodes = new Set(['NotImplemented']);
 const notSupportedStatuses = new Set([501, 505]);

@@ -9,9 +9,9 @@ import type { ObjectInfo, ObjectMetadata } from '../../driver.ts';
 export const metaKeys = {
   originalName: 'original-name',
   sha256: 'sha256',
-  /** Marks a create-only reservation (see reservation.ts); the value is its expiry in epoch ms. */
+  /** Marks a create-only reservation (see create-only.ts); the value is its expiry in epoch ms. */
   reservation: 'stowage-reservation',
-  /** A random id per create-only write, so a write that lands after we gave up can be told apart (late-writes.ts). */
+  /** A random id per create-only write, so a write that lands after we gave up can be told apart (create-only.ts). */
   writeId: 'stowage-write',
 } as const;
 

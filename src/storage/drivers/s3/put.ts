@@ -5,8 +5,15 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult } from '../../driver.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
-import { cleanUpUpload } from './cleanup.ts';
 import type { S3Context } from './context.ts';
+import {
+  cleanUpUpload,
+  newWriteId,
+  outcomeUnknown,
+  type Reservation,
+  reserve,
+  retractLateWrite,
+} from './create-only.ts';
 import {
   httpStatusOf,
   isConditionalConflict,
@@ -14,16 +21,15 @@ import {
   isUnreachable,
   toAppError,
 } from './errors.ts';
-import { newWriteId, outcomeUnknown, retractLateWrite } from './late-writes.ts';
+import { withIfMatch } from './if-match.ts';
 import { metaKeys, quoteEtag } from './metadata.ts';
 import { objectParams } from './params.ts';
 import { headObject } from './read.ts';
-import { type Reservation, reserve, withIfMatch } from './reservation.ts';
 
 /**
  * Streamed writes. The first partSize bytes decide the path: a body that ends within them is sent as
  * one PutObject (create-only: If-None-Match: *, decided atomically by S3); a longer one goes through
- * lib-storage's multipart Upload, create-only behind a reservation (reservation.ts). Memory per upload
+ * lib-storage's multipart Upload, create-only behind a reservation (create-only.ts). Memory per upload
  * stays ≈ (queueSize + 1) × partSize whatever the body's size.
  *
  * Replacing writes: `ifMatch` goes to S3 as If-Match, atomic for one PutObject (AWS, Ceph 16). On a

@@ -13,7 +13,7 @@ import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
 import { isReservation, noneMatchHits, parseContentRange, quoteEtag, toObjectInfo } from './metadata.ts';
 import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 
-/** Reads. A create-only reservation (reservation.ts) is not an object: it reads as absent everywhere. */
+/** Reads. A create-only reservation (create-only.ts) is not an object: it reads as absent everywhere. */
 
 const notFound = (operation: string) =>
   new AppError('OBJECT_NOT_FOUND', 'Object not found', { backend: { operation, code: 'NoSuchKey' } });

@@ -1,7 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 
 /**
- * What a reservation (reservation.ts) holds, chosen so a listing alone can tell one apart: ListObjectsV2
+ * What a reservation (create-only.ts) holds, chosen so a listing alone can tell one apart: ListObjectsV2
  * carries no metadata, and a HEAD per listed entry would make one list call cost up to 1,000 S3
  * requests. A reservation's body is a fixed text padded to its size, so its ETag (the MD5 of the body,
  * for objects written in one PutObject without KMS) is known in advance for every size.

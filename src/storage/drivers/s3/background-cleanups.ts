@@ -1,8 +1,4 @@
-import { AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
-import type { S3Context } from './context.ts';
 import { isUnreachable, toAppError } from './errors.ts';
-import { abortUploadsOf, retract } from './late-writes.ts';
-import { type Reservation, release } from './reservation.ts';
 
 /**
  * Undoing a multipart upload that failed: abort it (S3 keeps, and bills, its parts until then), then
@@ -16,7 +12,7 @@ import { type Reservation, release } from './reservation.ts';
 export interface Cleanups {
   /**
    * Runs the steps in order; resolves after the first try (never rejects), retrying what needs it.
-   * With `recheck`, runs its steps that long after `steps` have all succeeded (late-writes.ts).
+   * With `recheck`, runs its steps that long after `steps` have all succeeded (create-only.ts).
    */
   run(steps: ReadonlyArray<CleanupStep>, options?: { recheck?: Recheck }): Promise<void>;
   /** Drops the retries still waiting (the driver is closing). */
@@ -89,41 +85,4 @@ export function createCleanups(retryForMs: number): Cleanups {
       waiting.clear();
     },
   };
-}
-
-export interface FailedUpload {
-  key: string;
-  /** Known once S3 answered CreateMultipartUpload. */
-  uploadId: string | undefined;
-  /** The create-only reservation, once S3 answered it. */
-  reservation: Reservation | undefined;
-  /** Set when the failure left the outcome unknown and the write is create-only (late-writes.ts). */
-  lateWriteId?: string | undefined;
-}
-
-/**
- * Cleans up after a failed multipart upload (see above); never rejects. With an unknown outcome, also
- * what may land late: an upload whose CreateMultipartUpload answer was lost (no id: every upload of the
- * reserved key is aborted), and a completion or reservation S3 carries out after we gave up (retracted
- * by write id, then once more a request timeout later).
- */
-export function cleanUpUpload(context: S3Context, failed: FailedUpload): Promise<void> {
-  const { key, uploadId, reservation, lateWriteId } = failed;
-  const abort = (UploadId: string) => () =>
-    context.client.send(new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: key, UploadId }));
-  const lostUpload = uploadId === undefined && lateWriteId !== undefined && reservation !== undefined;
-  const retractLate: CleanupStep[] =
-    lateWriteId !== undefined ? [() => retract(context, key, lateWriteId)] : [];
-  return context.cleanups.run(
-    [
-      ...(uploadId !== undefined ? [abort(uploadId)] : []),
-      // Before the release: while we hold the reservation, every upload of the key is ours.
-      ...(lostUpload ? [() => abortUploadsOf(context, key)] : []),
-      ...(reservation !== undefined ? [() => release(context, reservation)] : []),
-      ...retractLate,
-    ],
-    retractLate.length > 0
-      ? { recheck: { afterMs: context.connection.requestTimeout * 1000, steps: retractLate } }
-      : {},
-  );
 }
