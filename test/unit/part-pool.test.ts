@@ -25,8 +25,14 @@ describe('PartPool', () => {
     const a = await pool.acquire(part, { waitMs: 1000 });
     const b = await pool.acquire(part, { waitMs: 1000 });
     const order: string[] = [];
-    const c = pool.acquire(part, { waitMs: 1000 }).then((lease) => (order.push('c'), lease));
-    const d = pool.acquire(part, { waitMs: 1000 }).then((lease) => (order.push('d'), lease));
+    const c = pool.acquire(part, { waitMs: 1000 }).then((lease) => {
+      order.push('c');
+      return lease;
+    });
+    const d = pool.acquire(part, { waitMs: 1000 }).then((lease) => {
+      order.push('d');
+      return lease;
+    });
     expect(pool.use.waiting).toBe(2);
     // A running upload's extra buffer never jumps the queue.
     b.release();
