@@ -22,8 +22,9 @@ import { storageRoutes } from './http/routes/storages.ts';
 import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
-import { createMetrics, instrumentStorages } from './metrics.ts';
+import { createMetrics, instrumentStorages, observePartPool } from './metrics.ts';
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
+import type { PartPool } from './storage/part-pool.ts';
 import { closeStorages } from './storage/registry.ts';
 import type { Storage } from './storage/storage.ts';
 
@@ -34,6 +35,11 @@ export interface AppDependencies {
   logger?: FastifyServerOptions['logger'];
   /** Upload admission (budgets, deadlines, drain); the process passes its own to drain it on SIGTERM. */
   uploads?: UploadAdmission;
+  /**
+   * The upload memory pool the storages were built with (createStorages), for the admission built
+   * here when `uploads` is not given: one budget for first buffers and borrowed ones alike.
+   */
+  pool?: PartPool;
 }
 
 /**
@@ -84,7 +90,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   if (config.auth.cors) await registerCors(app, config.auth.cors);
   registerBrowserGuard(app, config);
-  const uploads = deps.uploads ?? new UploadAdmission(config);
+  const uploads = deps.uploads ?? new UploadAdmission(config, deps.pool);
+  observePartPool(metrics, uploads.pool);
   const context: RouteContext = { storages, authenticate: createAuthenticator(config.auth), uploads };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { isAppError } from './errors.ts';
 import { isClientAbort } from './storage/client-abort.ts';
 import type { StorageDriver } from './storage/driver.ts';
+import type { PartPool } from './storage/part-pool.ts';
 import type { Storage } from './storage/storage.ts';
 import type { WriteSink } from './storage/writes.ts';
 
@@ -91,6 +92,48 @@ export function createMetrics(): Metrics {
   };
 }
 
+/**
+ * The upload memory pool's use (part-pool.ts), read when scraped: buffers that exist, lent now, the
+ * most ever lent, the capacity (limits.uploadMemory), and uploads queued for a buffer.
+ */
+export function observePartPool(metrics: Metrics, pool: PartPool): void {
+  const registers = [metrics.registry];
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge(
+    'stowage_upload_buffer_bytes',
+    'Upload part buffers that exist: lent plus kept for reuse.',
+    () => pool.use.allocated,
+  );
+  gauge(
+    'stowage_upload_buffer_lent_bytes',
+    'Upload part buffers lent to uploads right now.',
+    () => pool.use.lent,
+  );
+  gauge(
+    'stowage_upload_buffer_peak_bytes',
+    'The most upload buffer memory ever lent at once.',
+    () => pool.use.peak,
+  );
+  gauge(
+    'stowage_upload_buffer_capacity_bytes',
+    'The upload memory budget (limits.uploadMemory).',
+    () => pool.capacity,
+  );
+  gauge(
+    'stowage_uploads_waiting',
+    'Uploads queued for a part buffer, their bodies unread.',
+    () => pool.use.waiting,
+  );
+}
+
 /** Backend codes become label values; anything odd-looking is folded so labels stay few. */
 const labelSafe = (value: unknown, fallback: string): string =>
   typeof value === 'string' && /^[\w.-]{1,64}$/.test(value) ? value : fallback;
@@ -137,6 +180,7 @@ export function instrumentDriver(storage: string, driver: StorageDriver, metrics
   };
   return {
     kind: driver.kind,
+    partBufferSize: (write) => driver.partBufferSize(write),
     async put(input) {
       metrics.uploadsInFlight.inc({ storage });
       try {

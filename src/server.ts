@@ -8,6 +8,7 @@ import { UploadAdmission } from './http/admission.ts';
 import { toAppError } from './http/error-handler.ts';
 import { loggerOptions } from './logger.ts';
 import { describeSigningSecret } from './storage/drivers/local/signing-secret.ts';
+import { PartPool } from './storage/part-pool.ts';
 import { createKeptLinks, createStorages } from './storage/registry.ts';
 import type { Storage } from './storage/storage.ts';
 
@@ -24,8 +25,10 @@ async function main(): Promise<void> {
     ? await loadConfigFile(configPath, env)
     : parseConfig(embeddedDefaultConfig, env, 'embedded default');
   const { links, secret } = await createKeptLinks(config);
-  const storages = createStorages(config, links);
-  const uploads = new UploadAdmission(config);
+  // One upload memory budget for the storages' drivers and the admission of uploads.
+  const pool = new PartPool(config.limits.uploadMemory);
+  const storages = createStorages(config, links, pool);
+  const uploads = new UploadAdmission(config, pool);
   const app = await buildApp(config, {
     storages,
     links,

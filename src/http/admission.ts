@@ -1,65 +1,61 @@
+import type { Readable } from 'node:stream';
 import type { Config } from '../config/schema.ts';
 import { AppError } from '../errors.ts';
+import type { WriteShape } from '../storage/driver.ts';
+import { type PartLease, PartPool } from '../storage/part-pool.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /**
  * Admission control for uploads: the one place that bounds how many run and how much memory they
- * may hold. Each upload reserves its buffer size (an S3 upload holds up to (queueSize + 1) × partSize)
- * against a global budget, waiting briefly when the budget is spent and refused with 503 +
- * Retry-After past that; per-principal and per-storage concurrency limits cap any one caller or
- * bucket. Every admitted upload gets an AbortSignal that fires on its deadline (408) or when the
- * process drains (503), so nothing runs forever and a shutdown can abort what is left cleanly.
+ * hold. Each upload is lent its first part buffer from the upload memory pool (part-pool.ts, sized
+ * `limits.uploadMemory`, shared with the storages' drivers, which borrow extra buffers from it only
+ * while it has room to spare). When the pool is spent a new upload waits, first come first served, with
+ * its body unread (TCP backpressure on the client), for up to `limits.uploadQueueTimeout`, and is
+ * refused with 503 + Retry-After past that. Per-principal and per-storage concurrency limits cap any one
+ * caller or bucket. Every admitted upload gets an AbortSignal that fires on its deadline (408) or when
+ * the process drains (503), so nothing runs forever and a shutdown can abort what is left cleanly.
  */
 
 export interface UploadTicket {
   readonly signal: AbortSignal;
+  /** The upload's part buffer (`storage.driver.partBufferSize(write)` bytes; empty when it streams). */
+  readonly buffer: Buffer;
   release(): void;
 }
 
-interface Waiter {
-  bytes: number;
-  grant: () => void;
-  refuse: (error: AppError) => void;
-}
-
-const MiB = 2 ** 20;
-
-/** What one upload into this storage may buffer in memory. */
-export function uploadBufferBytes(storage: Storage): number {
-  const { profile } = storage;
-  return profile.driver === 's3' ? (profile.queueSize + 1) * profile.partSize : MiB;
-}
-
 export class UploadAdmission {
-  #usedBytes = 0;
   #draining = false;
-  readonly #waiters: Waiter[] = [];
   readonly #byPrincipal = new Map<string, number>();
   readonly #byStorage = new Map<string, number>();
   readonly #inFlight = new Set<AbortController>();
+  /** Uploads waiting for their buffer: aborted when the process drains. */
+  readonly #waiting = new Set<AbortController>();
   #idle: (() => void) | undefined;
   readonly #limits: Config['limits'];
   readonly #uploadTimeoutMs: number;
+  readonly pool: PartPool;
 
-  constructor(config: Pick<Config, 'limits' | 'server'>) {
+  constructor(config: Pick<Config, 'limits' | 'server'>, pool = new PartPool(config.limits.uploadMemory)) {
     this.#limits = config.limits;
     this.#uploadTimeoutMs = config.server.requestTimeout * 1000;
+    this.pool = pool;
   }
 
   get inFlight(): number {
     return this.#inFlight.size;
   }
 
-  get usedBytes(): number {
-    return this.#usedBytes;
-  }
-
   /**
-   * `bodyBytes` (the request's Content-Length, when it has one) caps the reservation: a 10 KiB
-   * upload never holds more than 10 KiB of buffers, so small uploads are not limited by large ones'
-   * budget.
+   * Admits an upload of this shape: waits for its part buffer (sized by the storage's driver: a 10 KiB
+   * PUT never holds more than 10 KiB). `body` is the request: a client that leaves while queued gives
+   * up its place at once.
    */
-  async admit(storage: Storage, principal: string, bodyBytes?: number): Promise<UploadTicket> {
+  async admit(
+    storage: Storage,
+    principal: string,
+    write: WriteShape,
+    body?: Readable,
+  ): Promise<UploadTicket> {
     if (this.#draining) throw unavailable('the server is shutting down; retry on another instance', 1);
     if ((this.#byPrincipal.get(principal) ?? 0) >= this.#limits.uploadsPerPrincipal) {
       throw new AppError(
@@ -74,28 +70,40 @@ export class UploadAdmission {
     if (storageLimit !== undefined && (this.#byStorage.get(storage.name) ?? 0) >= storageLimit) {
       throw unavailable(`storage "${storage.name}" is at its concurrent upload limit`, 1);
     }
-    const bytes = Math.min(
-      uploadBufferBytes(storage),
-      bodyBytes ?? Number.POSITIVE_INFINITY,
-      this.#limits.uploadMemory,
-    );
     count(this.#byPrincipal, principal, +1);
     count(this.#byStorage, storage.name, +1);
+    const waiting = new AbortController();
+    const left = () =>
+      waiting.abort(
+        new AppError(
+          'CLIENT_CLOSED_REQUEST',
+          'the client closed the connection while waiting for upload capacity',
+        ),
+      );
+    body?.once('close', left);
+    this.#waiting.add(waiting);
+    let lease: PartLease;
     try {
-      await this.#reserve(bytes);
+      lease = await this.pool.acquire(storage.driver.partBufferSize(write), {
+        waitMs: this.#limits.uploadQueueTimeout * 1000,
+        signal: waiting.signal,
+      });
     } catch (error) {
       count(this.#byPrincipal, principal, -1);
       count(this.#byStorage, storage.name, -1);
       throw error;
+    } finally {
+      body?.off('close', left);
+      this.#waiting.delete(waiting);
     }
-    return this.#ticket(bytes, storage.name, principal);
+    return this.#ticket(lease, storage.name, principal);
   }
 
   /** Refuse new uploads from now on (readiness turns false at the same time). */
   startDraining(): void {
     this.#draining = true;
-    for (const waiter of this.#waiters.splice(0))
-      waiter.refuse(unavailable('the server is shutting down; retry on another instance', 1));
+    for (const waiting of this.#waiting)
+      waiting.abort(unavailable('the server is shutting down; retry on another instance', 1));
   }
 
   get draining(): boolean {
@@ -115,33 +123,7 @@ export class UploadAdmission {
     for (const controller of this.#inFlight) controller.abort(reason);
   }
 
-  #reserve(bytes: number): Promise<void> {
-    if (this.#waiters.length === 0 && this.#usedBytes + bytes <= this.#limits.uploadMemory) {
-      this.#usedBytes += bytes;
-      return Promise.resolve();
-    }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        bytes,
-        grant: () => {
-          clearTimeout(timer);
-          this.#usedBytes += bytes;
-          resolve();
-        },
-        refuse: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(unavailable('the server is at its upload capacity; retry shortly', 2));
-      }, this.#limits.uploadQueueTimeout * 1000);
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #ticket(bytes: number, storageName: string, principal: string): UploadTicket {
+  #ticket(lease: PartLease, storageName: string, principal: string): UploadTicket {
     const controller = new AbortController();
     const deadline = setTimeout(
       () =>
@@ -157,28 +139,18 @@ export class UploadAdmission {
     let released = false;
     return {
       signal: controller.signal,
+      buffer: lease.buffer,
       release: () => {
         if (released) return;
         released = true;
         clearTimeout(deadline);
         this.#inFlight.delete(controller);
-        this.#usedBytes -= bytes;
+        lease.release();
         count(this.#byPrincipal, principal, -1);
         count(this.#byStorage, storageName, -1);
-        this.#wakeWaiters();
         if (this.#inFlight.size === 0) this.#idle?.();
       },
     };
-  }
-
-  /** First come, first served: the head of the queue goes first, so large uploads are not starved. */
-  #wakeWaiters(): void {
-    while (this.#waiters.length > 0) {
-      const next = this.#waiters[0] as Waiter;
-      if (this.#usedBytes + next.bytes > this.#limits.uploadMemory) return;
-      this.#waiters.shift();
-      next.grant();
-    }
   }
 }
 

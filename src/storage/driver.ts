@@ -47,6 +47,21 @@ export interface PutInput {
   contentLength?: number;
   /** Aborting destroys the body and cleans up anything partial before `put` rejects. */
   signal?: AbortSignal;
+  /**
+   * The part buffer admitted for this upload (src/http/admission.ts), `partBufferSize` bytes, lent to
+   * this write for its duration. Absent: the driver leases its own from the upload memory pool.
+   */
+  buffer?: Buffer;
+}
+
+/** What a write will look like, known before its body is read: decides the buffer it needs. */
+export interface WriteShape {
+  /** Exact body length (raw PUT with Content-Length). */
+  contentLength?: number;
+  /** An upper bound on the body (a form's Content-Length). */
+  atMost?: number;
+  overwrite: boolean;
+  ifMatch?: string;
 }
 
 export interface PutResult {
@@ -103,6 +118,11 @@ export interface PresignInput {
 
 export interface StorageDriver {
   readonly kind: 's3' | 'local';
+  /**
+   * Bytes of upload memory a write of this shape holds while it runs (its first part buffer; extra
+   * ones for parallel parts are borrowed only when free), 0 when its body streams through.
+   */
+  partBufferSize(write: WriteShape): number;
   put(input: PutInput): Promise<PutResult>;
   get(input: GetInput): Promise<GetResult>;
   /** Rejects with OBJECT_NOT_FOUND when absent. */

@@ -42,6 +42,8 @@ export interface IncomingFile {
   overwrite?: boolean;
   /** Replace only the stored object with this ETag (see PutInput.ifMatch). */
   ifMatch?: string;
+  /** The upload's admitted part buffer (see PutInput.buffer). */
+  buffer?: Buffer;
 }
 
 export interface StoredObject {
@@ -103,6 +105,7 @@ export async function storeObject(
       ...(file.ifMatch !== undefined && { ifMatch: file.ifMatch }),
       ...(file.contentLength !== undefined && { contentLength: file.contentLength }),
       ...(file.signal !== undefined && { signal: file.signal }),
+      ...(file.buffer !== undefined && { buffer: file.buffer }),
     });
     await flowing;
     report?.({ outcome: 'stored', seconds: seconds(), bytes: result.size });

@@ -5,13 +5,19 @@ import { createLinkSigner, type LinkSigner } from './drivers/local/signed-links.
 import { resolveSigningSecret, type SigningSecret } from './drivers/local/signing-secret.ts';
 import { resolveS3Connection } from './drivers/s3/connection.ts';
 import { createS3Driver } from './drivers/s3/driver.ts';
+import { PartPool } from './part-pool.ts';
 import type { Storage } from './storage.ts';
 
 /**
  * Builds every configured storage once, at startup: profile + driver. A multipart upload's
  * create-only reservation outlives the longest request the server allows, plus a margin.
  */
-export function createStorages(config: Config, links: LinkSigner): Map<string, Storage> {
+export function createStorages(
+  config: Config,
+  links: LinkSigner,
+  /** The upload memory budget; the server shares it with upload admission (src/http/admission.ts). */
+  pool: PartPool = new PartPool(config.limits.uploadMemory),
+): Map<string, Storage> {
   const storages = new Map<string, Storage>();
   for (const [name, profile] of Object.entries(config.storages)) {
     const driver =
@@ -20,7 +26,9 @@ export function createStorages(config: Config, links: LinkSigner): Map<string, S
             name,
             profile,
             connection: resolveS3Connection(config.s3, profile.s3),
-            reservationTtlSeconds: config.server.requestTimeout + 300,
+            reservationTtlSeconds: config.server.requestTimeout + config.limits.uploadQueueTimeout + 300,
+            pool,
+            bufferWaitMs: config.limits.uploadQueueTimeout * 1000,
           })
         : createLocalDriver({
             name,

@@ -3,6 +3,7 @@ import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { createLinks } from '../../src/storage/registry.ts';
 import { dropUpload } from '../support/dropped-upload.ts';
+import { parseExposition, type Sample, sampleValue } from '../support/exposition.ts';
 import { form, pdf, png } from '../support/payloads.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
@@ -33,51 +34,11 @@ const stowage = useStowage({
   }),
 });
 
-/** One sample of the text exposition format: name, labels, value. */
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/**
- * The Prometheus text format (version 0.0.4): `# HELP`/`# TYPE` comments, then
- * `name{label="value",…} number`, label values escaping `\\`, `\"` and `\n`.
- */
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
-    if (!match) throw new Error(`not an exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    const pairs = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
-    const body = match[2] ?? '';
-    for (let pair = pairs.exec(body); pair; pair = pairs.exec(body)) {
-      labels[pair[1]!] = pair[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    if (pairs.lastIndex !== 0 && pairs.lastIndex !== body.length) throw new Error(`bad labels: ${line}`);
-    const raw = match[3]!;
-    samples.push({ name: match[1]!, labels, value: raw === '+Inf' ? Infinity : Number(raw) });
-  }
-  return samples;
-}
-
 async function scrape(): Promise<{ samples: Sample[]; contentType: string | null; text: string }> {
   const response = await fetch(`${stowage.url}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
   return { samples: parseExposition(text), contentType: response.headers.get('content-type'), text };
-}
-
-/** The value of the one series of `name` carrying (at least) these labels; 0 when absent. */
-function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.filter(
-    (sample) =>
-      sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
-  );
-  if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} series`);
-  return found[0]?.value ?? 0;
 }
 
 /** The sum of every series of `name` carrying (at least) these labels. */

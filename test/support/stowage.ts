@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config, ConfigInput } from '../../src/config/schema.ts';
 import { loggerOptions } from '../../src/logger.ts';
+import { PartPool } from '../../src/storage/part-pool.ts';
 import { createLinks, createStorages } from '../../src/storage/registry.ts';
 import { type BackendInspector, localBackend, s3Backend } from './backend.ts';
 import { createTestBucket, emptyAndDeleteBucket, s3Client } from './s3-admin.ts';
@@ -90,8 +91,10 @@ export function useStowage(options: StowageOptions): StowageUnderTest {
     );
     const logs = state.logs as string[];
     const links = createLinks(config);
+    const pool = new PartPool(config.limits.uploadMemory);
     const app = await buildApp(config, {
-      storages: createStorages(config, links),
+      storages: createStorages(config, links, pool),
+      pool,
       links,
       // The production logger (redaction included), writing to the captured lines.
       logger: { ...(loggerOptions('info') as object), stream: lineCollector(logs) },

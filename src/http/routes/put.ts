@@ -63,7 +63,16 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       }
       // Before admission: a failed precondition is answered without taking any upload memory.
       const plan = await planWrite(storage, key, request.headers);
-      const ticket = await context.uploads.admit(storage, describePrincipal(principal), contentLength);
+      const ticket = await context.uploads.admit(
+        storage,
+        describePrincipal(principal),
+        {
+          ...(contentLength !== undefined && { contentLength }),
+          overwrite: plan.overwrite,
+          ...(plan.ifMatch !== undefined && { ifMatch: plan.ifMatch }),
+        },
+        request.raw,
+      );
       let stored: Awaited<ReturnType<typeof storeObject>>;
       try {
         stored = await storeObject(storage, {
@@ -73,6 +82,7 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
           key,
           ...(contentLength !== undefined && { contentLength }),
           signal: ticket.signal,
+          buffer: ticket.buffer,
           overwrite: plan.overwrite,
           ...(plan.ifMatch !== undefined && { ifMatch: plan.ifMatch }),
         });

@@ -56,7 +56,11 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       const ticket = await context.uploads.admit(
         storage,
         describePrincipal(principal),
-        Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
+        {
+          ...(Number.isSafeInteger(declared) && declared >= 0 && { atMost: declared }),
+          overwrite: storage.profile.overwrite,
+        },
+        request.raw,
       );
       try {
         // A client that left while queued for admission: busboy would wait forever for its body.
@@ -88,6 +92,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
               filename: part.filename,
               keyPrefix: scope.keyPrefix,
               signal: ticket.signal,
+              buffer: ticket.buffer,
               report: writes.add,
             }),
           );

@@ -50,6 +50,8 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
 
   return {
     kind: 'local',
+    // Bodies stream to a temporary file through the stream's own small buffers: no part buffer.
+    partBufferSize: () => 0,
     put: (input) => writeObject(layout, input),
     get: (input) => getObject(layout, input),
     head: (key) => headObject(layout, key),

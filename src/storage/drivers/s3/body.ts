@@ -9,8 +9,13 @@ import type { Readable } from 'node:stream';
 export interface BodyReader {
   /** The next chunk, or undefined at the end; rejects with the body's own error. */
   read(): Promise<Buffer | undefined>;
-  /** Reads until more than `limit` bytes are buffered or the body ends. */
-  readHead(limit: number): Promise<{ chunks: Buffer[]; bytes: number; ended: boolean }>;
+  /**
+   * Copies the body into `target` until it is full or the body ends; resolves with the bytes copied
+   * (less than target.length only at the end). What did not fit is kept for the next read or fill.
+   */
+  fill(target: Buffer): Promise<number>;
+  /** Whether the body has no more bytes (reads ahead one chunk, kept for the next read or fill). */
+  ended(): Promise<boolean>;
   /** The body's error (including an abort), once it failed. */
   readonly error: unknown;
   /** Stops listening to the signal and lets go of the body without destroying it. */
@@ -41,9 +46,15 @@ export function openBody(body: Readable, signal: AbortSignal | undefined): BodyR
   // destroyOnReturn: false ⇒ giving up on the iterator leaves the body to the caller.
   const iterator = body.iterator({ destroyOnReturn: false });
 
-  const read = async (): Promise<Buffer | undefined> => {
+  // Bytes read from the body but not handed out yet (the rest of a chunk a fill did not take).
+  let pending: Buffer | undefined;
+  let done = false;
+
+  const readChunk = async (): Promise<Buffer | undefined> => {
+    if (done) return undefined;
     try {
       const next = await iterator.next();
+      if (next.done) done = true;
       return next.done ? undefined : toBuffer(next.value);
     } catch (error) {
       failure ??= error;
@@ -51,18 +62,29 @@ export function openBody(body: Readable, signal: AbortSignal | undefined): BodyR
     }
   };
 
+  const read = async (): Promise<Buffer | undefined> => {
+    const chunk = pending ?? (await readChunk());
+    pending = undefined;
+    return chunk;
+  };
+
   return {
     read,
-    async readHead(limit) {
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      while (bytes <= limit) {
+    async fill(target) {
+      let filled = 0;
+      while (filled < target.length) {
         const chunk = await read();
-        if (chunk === undefined) return { chunks, bytes, ended: true };
-        chunks.push(chunk);
-        bytes += chunk.length;
+        if (chunk === undefined) break;
+        const taken = Math.min(chunk.length, target.length - filled);
+        chunk.copy(target, filled, 0, taken);
+        filled += taken;
+        if (taken < chunk.length) pending = chunk.subarray(taken);
       }
-      return { chunks, bytes, ended: false };
+      return filled;
+    },
+    async ended() {
+      pending ??= await readChunk();
+      return pending === undefined;
     },
     get error() {
       return failure;

@@ -27,7 +27,7 @@ export const connectionDefaults = {
   maxAttempts: 3,
 } as const;
 
-/** Connections per S3 origin and client; lib-storage uses queueSize of them per upload. */
+/** Connections per S3 origin and client; an upload uses up to queueSize of them. */
 const MAX_CONNECTIONS = 64;
 
 /**
@@ -63,6 +63,11 @@ export function resolveS3Connection(
 export interface S3Clients {
   /** Talks to S3 (internal endpoint). */
   client: S3Client;
+  /**
+   * Sends bodies streamed from the client as they arrive: the same connection pool and credentials,
+   * but one attempt per request (a retry would resend a stream already consumed).
+   */
+  streamClient: S3Client;
   /**
    * Signs URLs for clients. SigV4 signs the host, so it is configured with the endpoint clients will
    * use (publicEndpoint), and never sends a request itself.
@@ -116,10 +121,17 @@ export function s3ClientConfig(
 export function createS3Clients(connection: ResolvedS3Connection): S3Clients {
   const client = new S3Client(s3ClientConfig(connection, connection.endpoint));
   if (!connection.signPayload) sendBodiesUnsigned(client);
+  const streamClient = new S3Client({
+    ...s3ClientConfig(connection, connection.endpoint),
+    maxAttempts: 1,
+    credentials: client.config.credentials,
+    requestHandler: client.config.requestHandler,
+  });
+  if (!connection.signPayload) sendBodiesUnsigned(streamClient);
   const presignClient = new S3Client({
     ...s3ClientConfig(connection, connection.publicEndpoint ?? connection.endpoint),
     // One credential provider (and cache) for both clients: temporary credentials refresh once.
     credentials: client.config.credentials,
   });
-  return { client, presignClient };
+  return { client, streamClient, presignClient };
 }

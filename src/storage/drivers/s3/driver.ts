@@ -2,12 +2,13 @@ import { DeleteObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { S3ConnectionConfig, S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { StorageDriver } from '../../driver.ts';
+import type { PartPool } from '../../part-pool.ts';
 import { createCleanups } from './background-cleanups.ts';
 import { createConditionsGate } from './conditions-probe.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
-import { putObject } from './put.ts';
+import { partBufferSize, putObject } from './put.ts';
 import { getObject, headObject, listObjects } from './read.ts';
 import { buildPublicUrl, presignGet } from './urls.ts';
 
@@ -19,6 +20,10 @@ export interface S3DriverOptions {
   connection: S3ConnectionConfig;
   /** How long a create-only reservation holds a key if its writer dies; must exceed the longest upload. */
   reservationTtlSeconds: number;
+  /** The upload memory budget, shared by every storage and the admission of uploads. */
+  pool: PartPool;
+  /** How long a write that was not given a part buffer waits for one (ms). */
+  bufferWaitMs: number;
 }
 
 /** Readiness wants a quick answer, whatever the request timeout. */
@@ -26,10 +31,13 @@ const CHECK_TIMEOUT_MS = 3000;
 
 export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const connection = resolveS3Connection(options.connection);
-  const { client, presignClient } = createS3Clients(connection);
+  const { client, streamClient, presignClient } = createS3Clients(connection);
   const context: S3Context = {
     client,
+    streamClient,
     presignClient,
+    pool: options.pool,
+    bufferWaitMs: options.bufferWaitMs,
     bucket: options.profile.bucket,
     profile: options.profile,
     connection,
@@ -49,6 +57,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   return {
     kind: 's3',
+    partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
       // Once the probe found that the server does not enforce the conditions, a create-only write
       // could overwrite an object: refuse it rather than lose the guarantee silently.
@@ -95,6 +104,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async close() {
       context.cleanups.close();
       client.destroy();
+      streamClient.destroy();
       presignClient.destroy();
     },
   };

@@ -1,0 +1,181 @@
+import {
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  type PutObjectCommandInput,
+  UploadPartCommand,
+  type UploadPartCommandOutput,
+} from '@aws-sdk/client-s3';
+import type { S3Context } from './context.ts';
+import { cleanUpUpload, outcomeUnknown, type Reservation, reserve, retractLateWrite } from './create-only.ts';
+import { isUnreachable, toAppError } from './errors.ts';
+import { storedEtag } from './stored-etag.ts';
+
+/**
+ * One S3 multipart upload, from its create-only reservation to completion or cleanup: the one place
+ * every upload path that writes parts goes through (form files and raw PUTs longer than a part today;
+ * resumable and direct uploads next). What S3-compatible servers disagree on is handled here:
+ *
+ * - **Create-only**: the key is reserved before CreateMultipartUpload (create-only.ts has the whole
+ *   protocol): Ceph RGW ignores If-None-Match on CompleteMultipartUpload, so the completion is sent
+ *   without it and only ever replaces our own reservation.
+ * - **If-Match** (replacing one known object) goes on CompleteMultipartUpload, atomic where the server
+ *   honours it (AWS; Ceph 16 ignores it, so put.ts looks at the key once more before completing).
+ * - **Checksums**: with `checksums: when_supported` the SDK sends a CRC with every part; S3 then wants
+ *   each part's checksum back in the completion, so whatever UploadPart returned is passed on.
+ * - **ETag**: Ceph answers CompleteMultipartUpload with an empty one (stored-etag.ts).
+ * - **Cleanup**: `abandon` aborts the upload, releases the reservation and retracts a completion whose
+ *   outcome is unknown (create-only.ts), retried in the background when S3 is unreachable.
+ */
+export class PartWriter {
+  readonly #context: S3Context;
+  readonly #key: string;
+  readonly #writeId: string | undefined;
+  readonly #ifMatch: string | undefined;
+  readonly #reservation: Reservation | undefined;
+  readonly #uploadId: string | undefined;
+  readonly #parts: CompletedPart[] = [];
+
+  private constructor(
+    context: S3Context,
+    key: string,
+    state: { writeId?: string; ifMatch?: string; reservation?: Reservation; uploadId?: string },
+  ) {
+    this.#context = context;
+    this.#key = key;
+    this.#writeId = state.writeId;
+    this.#ifMatch = state.ifMatch;
+    this.#reservation = state.reservation;
+    this.#uploadId = state.uploadId;
+  }
+
+  /**
+   * Reserves the key (create-only: `writeId` set) and creates the multipart upload with the object's
+   * params (Body ignored). Whatever fails on the way is cleaned up before this rejects.
+   */
+  static async begin(
+    context: S3Context,
+    params: PutObjectCommandInput,
+    options: { writeId?: string | undefined; ifMatch?: string | undefined; signal?: AbortSignal | undefined },
+  ): Promise<PartWriter> {
+    const key = params.Key as string;
+    const { writeId, ifMatch, signal } = options;
+    let reservation: Reservation | undefined;
+    try {
+      reservation = writeId !== undefined ? await reserve(context, key, writeId) : undefined;
+    } catch (error) {
+      // A reservation that lands late would hold the key for its whole TTL.
+      if (writeId !== undefined && outcomeUnknown(error)) void retractLateWrite(context, key, writeId);
+      throw error;
+    }
+    const { Body: _body, ContentLength: _length, ...createParams } = params;
+    try {
+      signal?.throwIfAborted();
+      const created = await context.client.send(
+        new CreateMultipartUploadCommand(createParams),
+        signal && { abortSignal: signal },
+      );
+      return new PartWriter(context, key, {
+        ...(writeId !== undefined && { writeId }),
+        ...(ifMatch !== undefined && { ifMatch }),
+        ...(reservation !== undefined && { reservation }),
+        ...(created.UploadId !== undefined && { uploadId: created.UploadId }),
+      });
+    } catch (error) {
+      const failure = signal?.aborted
+        ? signal.reason
+        : toAppError(error, { operation: 'CreateMultipartUpload', createOnly: writeId !== undefined });
+      const unknown = outcomeUnknown(failure);
+      // The upload's id was lost with the answer: cleanUpUpload finds it under the reserved key.
+      await settle(
+        cleanUpUpload(context, {
+          key,
+          uploadId: undefined,
+          reservation,
+          lateWriteId: unknown ? writeId : undefined,
+        }),
+        failure,
+      );
+      throw failure;
+    }
+  }
+
+  get uploadId(): string | undefined {
+    return this.#uploadId;
+  }
+
+  /** Sends part `partNumber` (1-based; 10,000 at most). Parts may be sent in parallel and in any order. */
+  async uploadPart(partNumber: number, body: Buffer, signal?: AbortSignal): Promise<void> {
+    let output: UploadPartCommandOutput;
+    try {
+      output = await this.#context.client.send(
+        new UploadPartCommand({
+          Bucket: this.#context.bucket,
+          Key: this.#key,
+          UploadId: this.#uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
+        signal && { abortSignal: signal },
+      );
+    } catch (error) {
+      throw signal?.aborted ? signal.reason : toAppError(error, { operation: 'UploadPart' });
+    }
+    this.#parts.push({
+      PartNumber: partNumber,
+      ETag: output.ETag,
+      ...(output.ChecksumCRC32 !== undefined && { ChecksumCRC32: output.ChecksumCRC32 }),
+      ...(output.ChecksumCRC32C !== undefined && { ChecksumCRC32C: output.ChecksumCRC32C }),
+      ...(output.ChecksumCRC64NVME !== undefined && { ChecksumCRC64NVME: output.ChecksumCRC64NVME }),
+      ...(output.ChecksumSHA1 !== undefined && { ChecksumSHA1: output.ChecksumSHA1 }),
+      ...(output.ChecksumSHA256 !== undefined && { ChecksumSHA256: output.ChecksumSHA256 }),
+    });
+  }
+
+  /** Completes the upload from the parts sent; resolves with the stored object's quoted ETag. */
+  async complete(signal?: AbortSignal): Promise<string> {
+    const parts = [...this.#parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    let etag: string | undefined;
+    try {
+      signal?.throwIfAborted();
+      const output = await this.#context.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.#context.bucket,
+          Key: this.#key,
+          UploadId: this.#uploadId,
+          MultipartUpload: { Parts: parts },
+          ...(this.#ifMatch !== undefined && { IfMatch: this.#ifMatch }),
+        }),
+      );
+      etag = output.ETag;
+    } catch (error) {
+      throw signal?.aborted
+        ? signal.reason
+        : toAppError(error, {
+            operation: 'CompleteMultipartUpload',
+            createOnly: this.#writeId !== undefined,
+          });
+    }
+    return storedEtag(this.#context, this.#key, etag, this.#writeId);
+  }
+
+  /**
+   * Cleans up after `failure` (see create-only.ts): waits for the cleanup when S3 answers, so nothing is
+   * left once the client has its answer; lets it run on its own when S3 is what failed (waiting would
+   * cost a request timeout per step). Never rejects.
+   */
+  abandon(failure: unknown): Promise<void> {
+    const cleanup = cleanUpUpload(this.#context, {
+      key: this.#key,
+      uploadId: this.#uploadId,
+      reservation: this.#reservation,
+      // The failure may be S3's answer to a completion that never came: it may still complete.
+      lateWriteId: outcomeUnknown(failure) ? this.#writeId : undefined,
+    });
+    return settle(cleanup, failure);
+  }
+}
+
+const settle = (cleanup: Promise<void>, failure: unknown): Promise<void> =>
+  isUnreachable(failure) ? Promise.resolve() : cleanup;

@@ -1,0 +1,151 @@
+import { Readable } from 'node:stream';
+import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { AppError } from '../../../errors.ts';
+import type { PutResult } from '../../driver.ts';
+import { abortReason, type BodyReader } from './body.ts';
+import type { S3Context } from './context.ts';
+import { outcomeUnknown, retractLateWrite } from './create-only.ts';
+import { httpStatusOf, isConditionalConflict, isPreconditionFailed, toAppError } from './errors.ts';
+import { withIfMatch } from './if-match.ts';
+import { storedEtag } from './stored-etag.ts';
+
+/**
+ * Writes of one PutObject request: a body held in a part buffer (create-only or replacing), or a
+ * known-length body streamed from the client as it arrives (create-only). Create-only writes are tagged
+ * with their write id so one that lands after we gave up on it is retracted (create-only.ts).
+ */
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One create-only PutObject (If-None-Match: *) of a body in memory. */
+export async function putCreateOnly(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  writeId: string,
+): Promise<PutResult> {
+  const key = params.Key as string;
+  for (let attempt = 1; ; attempt++) {
+    let etag: string | undefined;
+    try {
+      const output = await context.client.send(
+        new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, IfNoneMatch: '*' }),
+      );
+      etag = output.ETag;
+    } catch (error) {
+      // 409: a concurrent conditional write is in flight (AWS). The body is in memory, so replay it:
+      // the retry either wins or gets 412 once the other write has landed.
+      if (isConditionalConflict(error) && attempt < 3) {
+        await pause(100 * attempt);
+        continue;
+      }
+      const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
+      if (outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
+      throw failure;
+    }
+    return { key, size: data.length, etag: await storedEtag(context, key, etag, writeId), replaced: false };
+  }
+}
+
+/**
+ * One PutObject that may replace an object. With ifMatch, only that object (the quoted form first,
+ * then the bare one Ceph 16 compares: see withIfMatch). Without, If-None-Match: * first so the answer
+ * says whether something was replaced; a server without conditional writes (501) gets the plain write.
+ */
+export async function putReplacing(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  ifMatch: string | undefined,
+): Promise<PutResult> {
+  const key = params.Key as string;
+  const send = async (condition: { IfMatch?: string; IfNoneMatch?: string }) =>
+    (
+      await context.client.send(
+        new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, ...condition }),
+      )
+    ).ETag;
+  let etag: string | undefined;
+  let replaced = true;
+  try {
+    if (ifMatch !== undefined) etag = await withIfMatch(ifMatch, (IfMatch) => send({ IfMatch }));
+    else {
+      try {
+        etag = await send({ IfNoneMatch: '*' });
+        replaced = false;
+      } catch (error) {
+        const status = httpStatusOf(error);
+        if (!isPreconditionFailed(error) && !isConditionalConflict(error) && status !== 501) throw error;
+        replaced = status !== 501;
+        etag = await send({});
+      }
+    }
+  } catch (error) {
+    throw toAppError(error, { operation: 'PutObject' });
+  }
+  return { key, size: data.length, etag: await storedEtag(context, key, etag, undefined), replaced };
+}
+
+/**
+ * One create-only PutObject whose body goes to S3 as it arrives: `contentLength` bytes, sent unsigned
+ * (the streaming client has signPayload off and never retries, a stream cannot be replayed), so no
+ * part buffer is held. S3 stores nothing unless all `contentLength` bytes arrive, so a body that fails
+ * or is aborted midway leaves nothing. A 409 (another conditional write in flight, AWS) cannot be
+ * replayed here and is answered WRITE_CONFLICT for the client to retry.
+ */
+export async function putStreamed(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  body: BodyReader,
+  contentLength: number,
+  writeId: string,
+  signal: AbortSignal | undefined,
+): Promise<PutResult> {
+  const key = params.Key as string;
+  let sent = 0;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let chunk = await body.read(); chunk !== undefined; chunk = await body.read()) {
+      sent += chunk.length;
+      yield chunk;
+    }
+  }
+  const stream = Readable.from(chunks(), { objectMode: false });
+  // Failures reach us through send(); an 'error' event must never go unheard.
+  stream.on('error', () => {});
+  let etag: string | undefined;
+  try {
+    const output = await context.streamClient.send(
+      new PutObjectCommand({ ...params, Body: stream, ContentLength: contentLength, IfNoneMatch: '*' }),
+      signal && { abortSignal: signal },
+    );
+    etag = output.ETag;
+  } catch (error) {
+    stream.destroy();
+    if (body.error !== undefined) throw body.error;
+    if (signal?.aborted) throw abortReason(signal);
+    if (isLengthMismatch(error)) {
+      throw new AppError('BAD_REQUEST', 'The body length does not match its declared Content-Length', {
+        details: { expected: contentLength, received: sent },
+      });
+    }
+    const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
+    if (outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
+    throw failure;
+  }
+  if (sent !== contentLength) {
+    // S3 checks the length itself; this is for a server that did not.
+    void retractLateWrite(context, key, writeId);
+    throw new AppError('BAD_REQUEST', 'The body length does not match its declared Content-Length', {
+      details: { expected: contentLength, received: sent },
+    });
+  }
+  return { key, size: sent, etag: await storedEtag(context, key, etag, writeId), replaced: false };
+}
+
+/** undici refuses to send a body that ends before (or runs past) its Content-Length. */
+function isLengthMismatch(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if ((cause as { code?: unknown }).code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return true;
+  }
+  return false;
+}
