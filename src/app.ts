@@ -52,8 +52,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logController: new AccessLog(),
     genReqId: requestId,
     requestIdHeader: false,
-    // Each upload has its own deadline (a JSON 408, see admission.ts); Node's is only a backstop.
-    requestTimeout: (config.server.requestTimeout + 30) * 1000,
+    // Each upload has its own deadline (a JSON 408, see admission.ts), counted once it has its buffer;
+    // Node's is only a backstop, past the longest wait for one.
+    requestTimeout: (config.server.requestTimeout + config.limits.uploadQueueTimeout + 30) * 1000,
     connectionTimeout: config.server.idleTimeout * 1000,
     // JSON bodies are small (URL requests); uploads are streamed and limited per storage instead.
     bodyLimit: 64 * 1024,

@@ -216,7 +216,9 @@ const s3Profile = z
       .min(1)
       .max(16)
       .default(4)
-      .describe('Parts uploaded in parallel per upload; memory per upload ≈ (queueSize + 1) × partSize.'),
+      .describe(
+        'Parts an upload may send in parallel, in part buffers borrowed from `limits.uploadMemory` only while it has room to spare; every upload needs one buffer of `partSize`.',
+      ),
     s3: s3Connection.optional().describe('Per-storage override of any top-level `s3` connection field.'),
     ...profileFields,
   })
@@ -308,16 +310,16 @@ export const configSchema = z
     limits: z
       .object({
         uploadMemory: size('512MiB').describe(
-          'Budget for the buffers of all in-flight uploads (an S3 upload holds (queueSize + 1) × partSize).',
+          'Upload buffer memory, all uploads together: a pool of part buffers, reused. Each S3 upload holds one of `partSize` (less for a smaller body; none for a streamed one) and borrows up to `queueSize` more while the pool has room.',
         ),
-        uploadQueueTimeout: duration('2s').describe(
-          'How long a new upload may wait for budget before it is refused with 503 and `Retry-After`.',
+        uploadQueueTimeout: duration('60s').describe(
+          'How long a new upload waits for a part buffer, its body unread, before it is refused with 503 and `Retry-After`.',
         ),
         uploadsPerPrincipal: z.coerce
           .number()
           .int()
           .min(1)
-          .default(32)
+          .default(64)
           .describe(
             'Concurrent uploads per principal (one API key, one end user, all anonymous callers together); 429 beyond.',
           ),
@@ -379,6 +381,17 @@ export const configSchema = z
       });
     }
     const storages = Object.entries(config.storages);
+    for (const [name, profile] of storages) {
+      if (
+        profile.driver === 's3' &&
+        Math.min(profile.partSize, profile.maxFileSize) > config.limits.uploadMemory
+      )
+        ctx.addIssue({
+          code: 'custom',
+          path: ['storages', name, 'partSize'],
+          message: 'larger than limits.uploadMemory: an upload needs at least one part buffer from it',
+        });
+    }
     for (const [index, later] of storages.entries())
       for (const earlier of storages.slice(0, index)) {
         const shared = overlap(config.local.root, earlier, later);

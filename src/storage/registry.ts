@@ -26,7 +26,7 @@ export function createStorages(
             name,
             profile,
             connection: resolveS3Connection(config.s3, profile.s3),
-            reservationTtlSeconds: config.server.requestTimeout + config.limits.uploadQueueTimeout + 300,
+            reservationTtlSeconds: config.server.requestTimeout + 300,
             pool,
             bufferWaitMs: config.limits.uploadQueueTimeout * 1000,
           })

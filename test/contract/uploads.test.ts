@@ -82,7 +82,7 @@ for (const driver of DRIVERS)
       );
     });
 
-    // 30: below the default per-caller limit of concurrent uploads (limits.uploadsPerPrincipal, 32).
+    // 30: below the default per-caller limit of concurrent uploads (limits.uploadsPerPrincipal, 64).
     it('gives 30 concurrent uploads of the same filename 30 distinct keys', async () => {
       const results = await Promise.all(
         Array.from({ length: 30 }, () =>

@@ -1,66 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { sampleValue, scrapeMetrics } from '../support/exposition.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
 
 /**
- * Upload admission over real sockets: the global memory budget (wait briefly, then 503 +
- * Retry-After), per-storage and per-principal concurrency caps, and the per-upload deadline — each
- * leaving nothing stored.
+ * Upload admission over real sockets, against real S3: the upload memory budget as a pool of part
+ * buffers (uploads wait for one, 503 + Retry-After only past the wait; the pool's use read from
+ * /metrics), per-storage and per-principal concurrency caps, and the per-upload deadline — each leaving
+ * nothing stored.
  */
 const waitFor = async (condition: () => boolean, ms = 5_000) => {
   const deadline = Date.now() + ms;
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 };
 
-describe('global upload memory budget', () => {
-  // Local uploads reserve 1 MiB each: a 2 MiB budget admits two at a time.
+/**
+ * A PUT (Content-Length) or a one-file form of `size` bytes, its body written from a 64 KiB pattern of
+ * its own so 64 of them never sit in this process's memory at once; resolves with the answer and the
+ * SHA-256 of the file's bytes.
+ */
+function patternUpload(
+  baseUrl: string,
+  storage: string,
+  kind: 'put' | 'form',
+  name: string,
+  size: number,
+): Promise<{
+  status: number;
+  body: { key?: string; objects?: Array<{ key: string }>; error?: { code: string } };
+  sha256: string;
+}> {
+  const pattern = randomBytes(64 * 1024);
+  const hash = createHash('sha256');
+  const boundary = `----stowage${randomBytes(8).toString('hex')}`;
+  const head =
+    kind === 'form'
+      ? Buffer.from(
+          `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="${name}"\r\n` +
+            'content-type: application/octet-stream\r\n\r\n',
+        )
+      : Buffer.alloc(0);
+  const tail = kind === 'form' ? Buffer.from(`\r\n--${boundary}--\r\n`) : Buffer.alloc(0);
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({
+      hostname,
+      port,
+      method: kind === 'form' ? 'POST' : 'PUT',
+      path: kind === 'form' ? `/v1/storages/${storage}/objects` : `/v1/storages/${storage}/objects/${name}`,
+      headers: {
+        'content-type':
+          kind === 'form' ? `multipart/form-data; boundary=${boundary}` : 'application/octet-stream',
+        'content-length': String(head.length + size + tail.length),
+      },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString() || '{}'),
+          sha256: hash.digest('hex'),
+        }),
+      );
+    });
+    void (async () => {
+      req.write(head);
+      for (let sent = 0; sent < size && !req.destroyed; ) {
+        const piece = pattern.subarray(0, Math.min(pattern.length, size - sent));
+        hash.update(piece);
+        sent += piece.length;
+        if (!req.write(piece)) await new Promise((drained) => req.once('drain', drained));
+      }
+      req.end(tail);
+    })();
+  });
+}
+
+const MiB = 2 ** 20;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('upload memory budget: a pool of part buffers shared by every upload', () => {
+  // Four 5 MiB part buffers for 64 uploads of two parts each, with the default wait (60 s).
   const stowage = useStowage({
-    storages: () => ({ files: { driver: 'local', maxFileSize: '50MiB' } }),
-    config: { limits: { uploadMemory: '2MiB', uploadQueueTimeout: '300ms' } },
+    buckets: ['pooled'],
+    storages: (buckets) => ({
+      pooled: { driver: 's3', bucket: buckets.pooled ?? '', partSize: '5MiB', queueSize: 4 },
+    }),
+    config: { limits: { uploadMemory: '20MiB' } },
   });
 
-  it('admits what fits, refuses the rest with 503 + Retry-After, and admits again once memory is free', async () => {
-    // Each reserves min(its Content-Length, 1 MiB): these two take the whole budget.
-    const first = slowUpload(stowage.url, '/v1/storages/files/objects/a.bin', 2 ** 20);
-    const second = slowUpload(stowage.url, '/v1/storages/files/objects/b.bin', 2 ** 20);
-    await first.send(100_000);
-    await second.send(100_000);
-    // Both are inside the route (their first bytes are being written) before the third arrives.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const started = Date.now();
-    const third = slowUpload(stowage.url, '/v1/storages/files/objects/c.bin', 1000);
-    // Even 1000 bytes do not fit in a spent budget.
-    third.finish();
-    const refused = await third.response;
-    expect(refused.status).toBe(503);
-    expect(refused.body.error?.code).toBe('SERVICE_UNAVAILABLE');
-    expect(refused.headers['retry-after']).toBeDefined();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250); // it waited for memory before giving up
-
-    // A waiting upload gets in as soon as a running one finishes.
-    const fourth = slowUpload(stowage.url, '/v1/storages/files/objects/d.bin', 1000);
-    fourth.finish();
-    first.finish();
-    expect((await first.response).status).toBe(201);
-    expect((await fourth.response).status).toBe(201);
-    second.finish();
-    expect((await second.response).status).toBe(201);
-    expect(await stowage.backend('files').keys()).toEqual(['a.bin', 'b.bin', 'd.bin']);
-  });
-
-  it('a small upload reserves only its size: many run beside one that holds most of the budget', async () => {
-    const big = slowUpload(stowage.url, '/v1/storages/files/objects/big.bin', 2 ** 20);
-    await big.send(1000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const small = Array.from({ length: 8 }, (_, n) =>
-      slowUpload(stowage.url, `/v1/storages/files/objects/small-${n}.bin`, 10_000),
+  it('64 concurrent uploads through 4 buffers: all stored byte for byte, the pool never past its size', async () => {
+    let mostWaiting = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        mostWaiting = Math.max(
+          mostWaiting,
+          sampleValue(await scrapeMetrics(stowage.url), 'stowage_uploads_waiting'),
+        );
+        await pause(50);
+      }
+    })();
+    const answers = await Promise.all(
+      Array.from({ length: 64 }, (_, n) =>
+        patternUpload(
+          stowage.url,
+          'pooled',
+          n % 2 === 0 ? 'put' : 'form',
+          `file-${n}.bin`,
+          6 * MiB + n * 1000,
+        ),
+      ),
     );
-    for (const upload of small) upload.finish();
-    expect(
-      (await Promise.all(small.map((upload) => upload.response))).map((answer) => answer.status),
-    ).toEqual(Array(8).fill(201));
-    big.finish();
-    expect((await big.response).status).toBe(201);
+    sampling = false;
+    await sampler;
+    const outcomes = answers.map((answer) =>
+      answer.status === 201 ? 201 : `${answer.status} ${JSON.stringify(answer.body)}`,
+    );
+    expect(outcomes).toEqual(Array(64).fill(201));
+    for (const answer of answers) {
+      const key = answer.body.key ?? answer.body.objects?.[0]?.key ?? '';
+      const stored = await stowage.backend('pooled').object(key);
+      expect(createHash('sha256').update(stored.body).digest('hex'), key).toBe(answer.sha256);
+    }
+    const samples = await scrapeMetrics(stowage.url);
+    const capacity = sampleValue(samples, 'stowage_upload_buffer_capacity_bytes');
+    expect(capacity).toBe(20 * MiB);
+    // Uploads queued for buffers, and the buffers were all in use at once, never more.
+    expect(mostWaiting).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'stowage_upload_buffer_peak_bytes')).toBe(capacity);
+    expect(sampleValue(samples, 'stowage_upload_buffer_bytes')).toBeLessThanOrEqual(capacity);
+    expect(sampleValue(samples, 'stowage_upload_buffer_lent_bytes')).toBe(0);
+    expect(sampleValue(samples, 'stowage_uploads_waiting')).toBe(0);
+    expect(await stowage.backend('pooled').leftovers()).toEqual([]);
+  });
+});
+
+describe('upload memory budget exhausted past the wait', () => {
+  // One 5 MiB part buffer; a new upload waits 500 ms for it.
+  const stowage = useStowage({
+    buckets: ['tight'],
+    storages: (buckets) => ({
+      tight: { driver: 's3', bucket: buckets.tight ?? '', partSize: '5MiB', queueSize: 2 },
+    }),
+    config: { limits: { uploadMemory: '5MiB', uploadQueueTimeout: '500ms' } },
+  });
+
+  it('answers 503 + Retry-After without reading the body, stores nothing, and the running upload goes on', async () => {
+    const holder = slowUpload(stowage.url, '/v1/storages/tight/objects/holder.bin', 8 * MiB);
+    await holder.send(MiB); // inside its first part buffer, which it keeps until it is done
+    await pause(200);
+    const refused = slowUpload(stowage.url, '/v1/storages/tight/objects/refused.bin', 8 * MiB);
+    await refused.send(64 * 1024);
+    await pause(100);
+    expect(sampleValue(await scrapeMetrics(stowage.url), 'stowage_uploads_waiting')).toBe(1);
+    // Answered with almost all of its body still unsent: the server never needed it.
+    const answer = await refused.response;
+    expect(answer.status).toBe(503);
+    expect(answer.body.error?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    refused.abort();
+    holder.finish();
+    expect((await holder.response).status).toBe(201);
+    expect(await stowage.backend('tight').keys()).toEqual(['holder.bin']);
+    expect(await stowage.backend('tight').leftovers()).toEqual([]);
+    // Room again: the next upload is admitted.
+    const next = slowUpload(stowage.url, '/v1/storages/tight/objects/next.bin', 1000);
+    next.finish();
+    expect((await next.response).status).toBe(201);
   });
 });
 

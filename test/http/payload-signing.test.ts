@@ -8,7 +8,8 @@ import { useS3Proxy } from '../support/use-s3-proxy.ts';
  * `signPayload`: what Stowage really sends to S3, read off the wire by a TCP proxy in front of Ceph.
  * Unsigned storages send `x-amz-content-sha256: UNSIGNED-PAYLOAD` on PutObject and UploadPart (no
  * second SHA-256 pass over the body); signed ones a SHA-256 per request. Ceph checks the signature
- * either way, so a 201 and the stored bytes show both are accepted and intact.
+ * either way, so a 201 and the stored bytes show both are accepted and intact. A body of known length
+ * streams straight through to S3 only when unsigned: a signed one has to be held to be hashed first.
  */
 const MiB = 2 ** 20;
 const proxy = useS3Proxy();
@@ -59,12 +60,14 @@ async function sentPuts(action: () => Promise<void>): Promise<SentRequest[]> {
   return heads;
 }
 
-async function upload(storage: string, key: string, body: Buffer): Promise<void> {
+/** A raw PUT; `chunked` sends it without Content-Length, so Stowage cannot know its length in advance. */
+async function upload(storage: string, key: string, body: Buffer, chunked = false): Promise<void> {
   const response = await fetch(`${stowage.url}/v1/storages/${storage}/objects/${key}`, {
     method: 'PUT',
-    body,
+    body: chunked ? new Blob([new Uint8Array(body)]).stream() : body,
     headers: { 'content-type': 'application/octet-stream' },
-  });
+    ...(chunked && { duplex: 'half' }),
+  } as RequestInit);
   expect(response.status).toBe(201);
   expect(((await response.json()) as { checksum: { sha256: string } }).checksum.sha256).toBe(sha256(body));
   expect(sha256((await stowage.backend(storage).object(key)).body)).toBe(sha256(body));
@@ -81,10 +84,26 @@ describe.each([
     expect(puts[0]?.contentSha256).toMatch(expected);
   });
 
-  it('sends every part of a multipart body that way, and S3 stores it', async () => {
-    const sent = await sentPuts(() => upload(storage, 'large.bin', randomBytes(12 * MiB)));
+  it('sends every part of a multipart body of unknown length that way, and S3 stores it', async () => {
+    const sent = await sentPuts(() => upload(storage, 'large.bin', randomBytes(12 * MiB), true));
     const parts = sent.filter((request) => /\/large\.bin\?.*partNumber=/.test(request.line));
     expect(parts).toHaveLength(3);
     for (const part of parts) expect(part.contentSha256).toMatch(expected);
+  });
+});
+
+describe('a body of known length (PUT with Content-Length)', () => {
+  it('streams to S3 in one unsigned PutObject when payloads are unsigned, and S3 stores it', async () => {
+    const sent = await sentPuts(() => upload('unsigned', 'streamed.bin', randomBytes(12 * MiB)));
+    const puts = sent.filter((request) => request.line.includes('/streamed.bin'));
+    expect(puts.map((request) => request.line)).toEqual([expect.not.stringMatching(/partNumber|uploadId/)]);
+    expect(puts[0]?.contentSha256).toBe('UNSIGNED-PAYLOAD');
+  });
+
+  it('goes part by part when payloads are signed (SigV4 hashes each body before sending it)', async () => {
+    const sent = await sentPuts(() => upload('signed', 'parts.bin', randomBytes(12 * MiB)));
+    const parts = sent.filter((request) => /\/parts\.bin\?.*partNumber=/.test(request.line));
+    expect(parts).toHaveLength(3);
+    for (const part of parts) expect(part.contentSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -50,7 +50,10 @@ function streams(context: S3Context, write: WriteShape): boolean {
 /** The part buffer a write of this shape needs (see driver.ts). */
 export function partBufferSize(context: S3Context, write: WriteShape): number {
   if (streams(context, write)) return 0;
-  return Math.min(context.profile.partSize, write.contentLength ?? write.atMost ?? Number.POSITIVE_INFINITY);
+  // No file is longer than maxFileSize: a body that tries is failed by the size meter once it has
+  // filled a buffer that size and reads on.
+  const { partSize, maxFileSize } = context.profile;
+  return Math.min(partSize, maxFileSize, write.contentLength ?? write.atMost ?? Number.POSITIVE_INFINITY);
 }
 
 export async function putObject(context: S3Context, input: PutInput): Promise<PutResult> {
@@ -81,8 +84,8 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
       return await putReplacing(context, params, data, input.ifMatch);
     }
     if (buffer.length < context.profile.partSize) {
-      // Only a body longer than its own declared length gets here (the buffer was sized from it).
-      throw new AppError('BAD_REQUEST', 'The body is longer than its declared Content-Length');
+      // Only a body longer than declared gets here (the buffer was sized from its declared length).
+      throw new AppError('BAD_REQUEST', 'The body is longer than its declared length');
     }
     throwIfAborted(input.signal);
     const writer = await PartWriter.begin(context, params, {
