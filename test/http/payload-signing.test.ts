@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../support/payloads.ts';
+import { slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
 import { useS3Proxy } from '../support/use-s3-proxy.ts';
 
@@ -105,5 +106,30 @@ describe('a body of known length (PUT with Content-Length)', () => {
     const parts = sent.filter((request) => /\/parts\.bin\?.*partNumber=/.test(request.line));
     expect(parts).toHaveLength(3);
     for (const part of parts) expect(part.contentSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a streamed create-only PUT of a taken key: 409 OBJECT_EXISTS, the stored object untouched', async () => {
+    const first = randomBytes(3 * MiB);
+    await upload('unsigned', 'taken.bin', first);
+    const response = await fetch(`${stowage.url}/v1/storages/unsigned/objects/taken.bin`, {
+      method: 'PUT',
+      body: randomBytes(3 * MiB),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('OBJECT_EXISTS');
+    expect(sha256((await stowage.backend('unsigned').object('taken.bin')).body)).toBe(sha256(first));
+  });
+
+  it('a client that leaves mid-stream leaves nothing: no object, no upload', async () => {
+    const cut = slowUpload(stowage.url, '/v1/storages/unsigned/objects/cut.bin', 12 * MiB);
+    await cut.send(5 * MiB);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cut.abort();
+    // S3 got 5 of the 12 MiB a PutObject declared: it stores nothing, and there is no upload to abort.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await stowage.backend('unsigned').keys()).not.toContain('cut.bin');
+    expect(await stowage.backend('unsigned').leftovers()).toEqual([]);
+    expect((await fetch(`${stowage.url}/healthz`)).status).toBe(200);
   });
 });
