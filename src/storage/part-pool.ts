@@ -15,7 +15,8 @@ import { AppError } from '../errors.ts';
  *   send parts in parallel) never waits and refuses while anyone is queued: a new upload's first buffer
  *   comes before a running upload's second, so arrivals slow the running ones down, never fail them.
  * - Free buffers of another size are dropped when a lease needs their room (storages may differ in
- *   part size).
+ *   part size), and every kept buffer once the pool has lent nothing for `idleMs`: memory taken by a
+ *   burst goes back to the system when the burst is over.
  */
 
 export interface PartLease {
@@ -54,9 +55,14 @@ export class PartPool {
   #peak = 0;
   readonly #free = new Map<number, Buffer[]>();
   readonly #waiters: Waiter[] = [];
+  readonly #idleMs: number;
+  /** Something was lent since the trim timer last looked. */
+  #lentSinceCheck = false;
+  #trim: NodeJS.Timeout | undefined;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, options: { idleMs?: number } = {}) {
     this.capacity = capacity;
+    this.#idleMs = options.idleMs ?? 30_000;
   }
 
   get use(): PoolUse {
@@ -138,6 +144,7 @@ export class PartPool {
     }
     this.#lent += size;
     this.#peak = Math.max(this.#peak, this.#lent);
+    this.#lentSinceCheck = true;
     return this.#lease(buffer);
   }
 
@@ -170,12 +177,32 @@ export class PartPool {
           const list = this.#free.get(size);
           if (list) list.push(buffer);
           else this.#free.set(size, [buffer]);
+          this.#scheduleTrim();
         } else {
           this.#allocated -= size;
         }
         this.#serveWaiters();
       },
     };
+  }
+
+  /**
+   * Drops every kept buffer once a whole idleMs passed without lending (so within 2 × idleMs of the
+   * last lease); the timer never keeps the process alive.
+   */
+  #scheduleTrim(): void {
+    if (this.#trim !== undefined) return;
+    this.#lentSinceCheck = false;
+    this.#trim = setTimeout(() => {
+      this.#trim = undefined;
+      if (this.#lentSinceCheck) {
+        this.#scheduleTrim();
+        return;
+      }
+      for (const [size, buffers] of this.#free) this.#allocated -= size * buffers.length;
+      this.#free.clear();
+    }, this.#idleMs);
+    this.#trim.unref();
   }
 
   #serveWaiters(): void {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/errors.ts';
 import { PartPool } from '../../src/storage/part-pool.ts';
 
@@ -87,5 +87,22 @@ describe('PartPool', () => {
     });
     expect((await pool.acquire(0, { waitMs: 10 })).buffer.length).toBe(0);
     expect(pool.use.lent).toBe(0);
+  });
+
+  it('gives kept buffers back once nothing was lent for idleMs', async () => {
+    vi.useFakeTimers();
+    try {
+      const pool = new PartPool(2 * part, { idleMs: 1000 });
+      const lease = await pool.acquire(part, { waitMs: 10 });
+      lease.release();
+      await vi.advanceTimersByTimeAsync(500);
+      (await pool.acquire(part, { waitMs: 10 })).release(); // in use again: not idle for a whole second
+      await vi.advanceTimersByTimeAsync(900);
+      expect(pool.use.allocated).toBe(part);
+      await vi.advanceTimersByTimeAsync(1200);
+      expect(pool.use).toMatchObject({ allocated: 0, lent: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
