@@ -34,22 +34,27 @@ beforeEach(async () => {
   await proxy.setMode('pass');
 });
 
+const faultyProfile = (bucket: string | undefined, signPayload = true) => ({
+  driver: 's3' as const,
+  bucket: bucket ?? '',
+  maxFileSize: '64MiB',
+  partSize: '5MiB',
+  queueSize: 2,
+  s3: {
+    endpoint: proxy.url,
+    requestTimeout: `${DEADLINE_MS}ms`,
+    connectTimeout: `${DEADLINE_MS}ms`,
+    maxAttempts: 1,
+    signPayload,
+  },
+});
+
 const stowage = useStowage({
-  buckets: ['faulty'],
+  buckets: ['faulty', 'streamed'],
   storages: (buckets) => ({
-    faulty: {
-      driver: 's3',
-      bucket: buckets.faulty ?? '',
-      maxFileSize: '64MiB',
-      partSize: '5MiB',
-      queueSize: 2,
-      s3: {
-        endpoint: proxy.url,
-        requestTimeout: `${DEADLINE_MS}ms`,
-        connectTimeout: `${DEADLINE_MS}ms`,
-        maxAttempts: 1,
-      },
-    },
+    faulty: faultyProfile(buckets.faulty),
+    // Unsigned payloads: a PUT with Content-Length streams to S3 as it arrives (one PutObject).
+    streamed: faultyProfile(buckets.streamed, false),
   }),
 });
 
@@ -81,8 +86,8 @@ async function expectFailure(
 }
 
 /** What Ceph itself holds under `prefix`: objects (reservations included) and multipart uploads. */
-async function storedUnder(prefix: string) {
-  const { keys, leftovers } = await contents(stowage.backend('faulty'));
+async function storedUnder(prefix: string, storage = 'faulty') {
+  const { keys, leftovers } = await contents(stowage.backend(storage));
   return {
     keys: keys.filter((key) => key.startsWith(prefix)),
     leftovers: leftovers.filter((key) => key.startsWith(prefix)),
@@ -100,10 +105,10 @@ async function partsIn(key: string): Promise<number> {
   return Parts.length;
 }
 
-async function eventuallyNothingUnder(prefix: string, withinMs = 15_000) {
+async function eventuallyNothingUnder(prefix: string, withinMs = 15_000, storage = 'faulty') {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const held = await storedUnder(prefix);
+    const held = await storedUnder(prefix, storage);
     if ((held.keys.length === 0 && held.leftovers.length === 0) || Date.now() > deadline) return held;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -231,6 +236,49 @@ describe.each(failures)('S3 that does "$mode"', ({ mode, status, code, withinMs 
     await expectFullRecovery(`${mode}-midway`);
   });
 });
+
+describe.each(failures)(
+  'a PUT streamed to S3 as it arrives, when S3 does "$mode"',
+  ({ mode, status, code, withinMs }) => {
+    const expected = { status, code };
+    const prefix = `streamed-${mode}/`;
+    const streamed = () => `${stowage.url}/v1/storages/streamed/objects`;
+
+    it(`is answered ${status} ${code} in time, and nothing is stored, even by a stalled S3 resuming`, async () => {
+      await proxy.setMode(mode);
+      await expectFailure(
+        () =>
+          fetch(`${streamed()}/${prefix}whole.bin`, {
+            method: 'PUT',
+            body: Buffer.alloc(12 * MiB, 6),
+            headers: { 'content-type': 'application/octet-stream' },
+          }),
+        expected,
+        withinMs,
+      );
+      await proxy.setMode('pass');
+      // A stalled S3 may get the whole body once it resumes and store it: the write id retracts it.
+      expect(await eventuallyNothingUnder(prefix, 15_000, 'streamed')).toEqual({ keys: [], leftovers: [] });
+    });
+
+    it(`failing midway is answered ${status} within the deadline and leaves nothing`, async () => {
+      const upload = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 16 * MiB);
+      await upload.send(7 * MiB);
+      await proxy.setMode(mode);
+      const { value: answer, ms } = await timed(async () => {
+        upload.finish();
+        return upload.response;
+      });
+      expect({ status: answer.status, code: answer.body.error?.code }).toEqual(expected);
+      expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      await proxy.setMode('pass');
+      expect(await eventuallyNothingUnder(prefix, 15_000, 'streamed')).toEqual({ keys: [], leftovers: [] });
+      const again = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 6 * MiB);
+      again.finish();
+      expect((await again.response).status).toBe(201);
+    });
+  },
+);
 
 describe('S3 connections cut mid-stream', () => {
   it('an upload whose part is cut on its way up gets 503, and nothing is stored', async () => {
