@@ -3,7 +3,8 @@
 # harness (ceph-rgw.sh): Debian's docker.io, installed with apt-get when missing, run as root.
 #
 #   docker-engine.sh start USER_PID   # registers USER_PID as a user; reuses an engine that answers,
-#                                     # else clears what a dead one left and starts a fresh one
+#                                     # else clears what a dead one left and starts a fresh one;
+#                                     # prints its DOCKER_HOST (exit 3 and the reason: cannot start)
 #   docker-engine.sh stop USER_PID    # unregisters USER_PID; the last live user stops the engine and
 #                                     # removes everything it left (data-root, exec-root, mounts)
 #   docker-engine.sh status
@@ -78,12 +79,12 @@ teardown() {
     # dockerd stops its containers (SIGTERM, then SIGKILL after 10 s) before it exits
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 150); do is_alive "$pid" || break; sleep 0.1; done
-    is_alive "$pid" && kill -9 "$pid" 2>/dev/null || true
+    if is_alive "$pid"; then log "dockerd $pid did not stop in 15 s: SIGKILL"; kill -9 "$pid" 2>/dev/null || true; fi
   fi
   # what a dead engine left running: containerd and shims (their command lines name our exec-root)
   # and container processes (in our cgroup parent)
-  for p in $(grep -l -F -- "$EXEC_ROOT/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3) \
-           $(cat /sys/fs/cgroup/*/"$CGROUP"/*/cgroup.procs /sys/fs/cgroup/"$CGROUP"/*/cgroup.procs 2>/dev/null); do
+  for p in $(grep -l -F -- "$EXEC_ROOT/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 || true) \
+           $(cat /sys/fs/cgroup/*/"$CGROUP"/*/cgroup.procs /sys/fs/cgroup/"$CGROUP"/*/cgroup.procs 2>/dev/null || true); do
     [ "$p" = $$ ] || [ "$p" = $BASHPID ] || kill -9 "$p" 2>/dev/null || true
   done
   # mounts under our directories, deepest first
@@ -98,10 +99,10 @@ start() {
   if answers; then
     touch "$USERS/$user"
     log "reusing the engine on $SOCK ($(live_users) users)"
+    echo "unix://$SOCK"
     return 0
   fi
   install_pkgs || { echo "cannot install docker.io (needs root and apt; log in $APT_LOG)"; return 3; }
-  [ "$(id -u)" = 0 ] || { echo "dockerd needs root"; return 3; }
   teardown
   mkdir -p "$RUN_DIR" "$DATA_DIR" "$EXEC_ROOT" "$USERS"
   echo '{}' >"$RUN_DIR/daemon.json"
@@ -125,6 +126,7 @@ start() {
   fi
   touch "$USERS/$user"
   log "ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms (docker $(docker_ version --format '{{.Server.Version}}'))"
+  echo "unix://$SOCK"
 }
 
 stop() {
@@ -138,6 +140,8 @@ stop() {
 }
 
 cmd=${1:-}
+# exit 3, with the reason on stdout: no engine can be started here (the image tests skip with it)
+[ "$(id -u)" = 0 ] || { echo "the private dockerd needs root (running as uid $(id -u))"; exit 3; }
 mkdir -p "$RUN_DIR"
 exec 9>"$RUN_DIR.lock"
 flock -w 600 9 || { log "$RUN_DIR.lock stayed busy"; exit 1; }
