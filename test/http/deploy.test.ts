@@ -10,11 +10,11 @@ import { createTestBucket, emptyAndDeleteBucket } from '../support/s3-admin.ts';
 import { freePort } from '../support/stowage-process.ts';
 
 /**
- * The deployment files, checked without a Docker engine (there is none here): the compose file's
- * shape and wiring, the example config loading with the environment compose gives Stowage, and the
- * image's exact CMD and HEALTHCHECK run under plain Node against the real S3 server — healthy, ready,
- * serving the compose sandbox key, and stopping with exit 0 on SIGTERM. `docker compose config` runs
- * too when a compose CLI is installed. What stays unproven: the image build and the MinIO side.
+ * The deployment files, read as files: the compose file's shape and wiring, the example config
+ * loading with the environment compose gives Stowage, and the image's exact CMD and HEALTHCHECK run
+ * under plain Node against the real S3 server — healthy, ready, serving the compose sandbox key, and
+ * stopping with exit 0 on SIGTERM. The built image itself, on a Docker engine, and the compose CLI's
+ * validation are test/image's; what stays unproven is the MinIO side.
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -142,30 +142,7 @@ describe('docker-compose.yml', () => {
       expect(profile.driver === 's3' && profile.bucket, name).toBe(env[`${name.toUpperCase()}_BUCKET`]);
     }
   });
-
-  it('passes `docker compose config` (where a compose CLI is installed)', async (context) => {
-    const cli = await composeCli();
-    if (!cli) return context.skip('no docker compose CLI on this machine');
-    const { stderr } = await run(
-      cli[0]!,
-      [...cli.slice(1), '-f', `${root}docker-compose.yml`, 'config', '-q'],
-      {
-        env: { PATH: process.env.PATH ?? '' },
-      },
-    );
-    expect(stderr).not.toMatch(/error/i);
-  });
 });
-
-async function composeCli(): Promise<string[] | undefined> {
-  for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
-    try {
-      await run(candidate[0]!, [...candidate.slice(1), 'version']);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
 
 describe('Dockerfile', () => {
   it('is multi-stage on node:24-slim with production dependencies only, runs as non-root, exec-form CMD', async () => {
@@ -187,6 +164,8 @@ describe('Dockerfile', () => {
     ]);
     const copied = steps.filter((step) => step.op === 'COPY').map((step) => step.args);
     expect(copied).toEqual(expect.arrayContaining(['package.json stowage.example.yaml ./', 'src ./src']));
+    // No `# syntax=` directive: it makes BuildKit pull a frontend image, so no offline build.
+    expect(await readFile(`${root}Dockerfile`, 'utf8')).not.toMatch(/^#\s*syntax\s*=/im);
     const ignore = await readFile(`${root}.dockerignore`, 'utf8');
     expect(ignore.split('\n')).toEqual(
       expect.arrayContaining(['*', '!package.json', '!package-lock.json', '!src/']),
