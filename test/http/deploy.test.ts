@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../src/config/load.ts';
+import { composeOnTestS3 } from '../support/compose-s3.ts';
 import { form, png } from '../support/payloads.ts';
-import { createTestBucket, emptyAndDeleteBucket } from '../support/s3-admin.ts';
+import { emptyAndDeleteBucket } from '../support/s3-admin.ts';
 import { freePort } from '../support/stowage-process.ts';
 
 /**
@@ -191,8 +192,8 @@ describe("the image's command under plain Node", () => {
       ...steps.filter((s) => s.op === 'ENV').map((s) => envOf(s.args)),
     ) as Record<string, string>;
     const composeEnv = environmentOf((await compose()).services.stowage);
-    for (const label of ['media', 'private', 'exports'])
-      buckets.push(await createTestBucket(server, `deploy-${label}`));
+    const onTestS3 = await composeOnTestS3(server, 'deploy');
+    buckets.push(...onTestS3.buckets);
     const port = await freePort();
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
@@ -202,13 +203,7 @@ describe("the image's command under plain Node", () => {
       STOWAGE_CONFIG: (composeEnv.STOWAGE_CONFIG ?? '').replace(/^\/app\//, root),
       HOST: '127.0.0.1',
       PORT: String(port),
-      AWS_ENDPOINT_URL_S3: server.endpoint,
-      S3_PUBLIC_ENDPOINT: server.endpoint,
-      AWS_ACCESS_KEY_ID: server.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-      MEDIA_BUCKET: buckets[0]!,
-      PRIVATE_BUCKET: buckets[1]!,
-      EXPORTS_BUCKET: buckets[2]!,
+      ...onTestS3.env,
     };
     expect(cmd[0]).toBe('node');
     const child = spawn(process.execPath, cmd.slice(1), {

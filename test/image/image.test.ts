@@ -5,13 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from 'vitest';
 import { parse } from 'yaml';
 import { bytesOf } from '../support/api.ts';
+import { composeOnTestS3 } from '../support/compose-s3.ts';
 import { form, png } from '../support/payloads.ts';
-import {
-  createTestBucket,
-  emptyAndDeleteBucket,
-  listAllKeys,
-  listMultipartUploads,
-} from '../support/s3-admin.ts';
+import { emptyAndDeleteBucket, listAllKeys, listMultipartUploads } from '../support/s3-admin.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { freePort } from '../support/stowage-process.ts';
 
@@ -207,19 +203,12 @@ describe('the image', () => {
         }
       ).services.stowage;
       readiness = stowage.healthcheck.test;
-      const server = inject('s3');
-      for (const label of ['media', 'private', 'exports'])
-        buckets.push(await createTestBucket(server, `image-${label}`));
+      const onTestS3 = await composeOnTestS3(inject('s3'), 'image');
+      buckets.push(...onTestS3.buckets);
       env = {
         ...stowage.environment,
         // The test S3 server instead of MinIO, its buckets, and loopback only on a free port.
-        AWS_ENDPOINT_URL_S3: server.endpoint,
-        S3_PUBLIC_ENDPOINT: server.endpoint,
-        AWS_ACCESS_KEY_ID: server.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
-        MEDIA_BUCKET: buckets[0]!,
-        PRIVATE_BUCKET: buckets[1]!,
-        EXPORTS_BUCKET: buckets[2]!,
+        ...onTestS3.env,
         HOST: '127.0.0.1',
       };
     });
