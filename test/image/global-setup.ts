@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { type HostNetwork, hostNetwork } from './host-network.ts';
 
-/** How the image tests reach the engine, or why there is none. */
-export type DockerEngine = { host: string } | { unavailable: string };
+/** How the image tests reach the engine (and the host's network before it started), or why there is none. */
+export type DockerEngine = { host: string; networkBefore: HostNetwork } | { unavailable: string };
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,6 +23,7 @@ const CANNOT_START = 3;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const user = String(process.pid);
+  const networkBefore = await hostNetwork();
   const started = await engineScript('start', user);
   if (started.code === CANNOT_START) {
     const unavailable = started.stdout.trim() || 'no reason given';
@@ -30,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   if (started.code !== 0) throw new Error(`docker-engine.sh start failed (exit ${started.code})`);
-  project.provide('docker', { host: started.stdout.trim() });
+  project.provide('docker', { host: started.stdout.trim(), networkBefore });
   return async () => {
     const stopped = await engineScript('stop', user);
     if (stopped.code !== 0) throw new Error(`docker-engine.sh stop failed (exit ${stopped.code})`);

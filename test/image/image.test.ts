@@ -10,6 +10,7 @@ import { form, png } from '../support/payloads.ts';
 import { emptyAndDeleteBucket, listAllKeys, listMultipartUploads } from '../support/s3-admin.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { freePort } from '../support/stowage-process.ts';
+import { hostNetwork } from './host-network.ts';
 
 /**
  * The shipped Dockerfile, built and run on the private engine test/image/global-setup.ts starts, on
@@ -297,5 +298,15 @@ describe('the image', () => {
       expect(await listAllKeys(exports)).toEqual([]);
       expect(await listMultipartUploads(exports)).toEqual([]);
     });
+  });
+
+  it("left the host's network as it was: interfaces, routes, forwarding, iptables rules", async (context) => {
+    needsEngine(context);
+    if (!('networkBefore' in engine)) return;
+    const { iptables, ...now } = await hostNetwork();
+    const { iptables: iptablesBefore, ...before } = engine.networkBefore;
+    expect(now).toEqual(before);
+    // a fresh machine gets iptables with docker.io: there is nothing to compare it with then
+    if (iptablesBefore !== null) expect(iptables).toBe(iptablesBefore);
   });
 });

@@ -135,7 +135,8 @@ stop() {
   local n; n=$(live_users)
   if [ "$n" -gt 0 ]; then log "left running for $n other users"; return 0; fi
   teardown
-  rmdir "$USERS" 2>/dev/null || true
+  rm -f "$LOG"
+  rmdir "$USERS" "$RUN_DIR" 2>/dev/null || true
   log "stopped and removed"
 }
 
