@@ -3,9 +3,9 @@
 // end, whatever the tests did. Where no engine can be started (no root, no apt, no kernel support)
 // the tests get the reason instead and skip with it; any other failure of the script fails the run.
 
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { runScript } from '../support/script.ts';
 import { type HostNetwork, hostNetwork } from './host-network.ts';
 
 /** How the image tests reach the engine (and the host's network before it started), or why there is none. */
@@ -24,7 +24,7 @@ const CANNOT_START = 3;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const user = String(process.pid);
   const networkBefore = await hostNetwork();
-  const started = await engineScript('start', user);
+  const started = await runScript(SCRIPT, ['start', user]);
   if (started.code === CANNOT_START) {
     const unavailable = started.stdout.trim() || 'no reason given';
     process.stderr.write(`[docker] no Docker engine, the image tests are skipped: ${unavailable}\n`);
@@ -34,20 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (started.code !== 0) throw new Error(`docker-engine.sh start failed (exit ${started.code})`);
   project.provide('docker', { host: started.stdout.trim(), networkBefore });
   return async () => {
-    const stopped = await engineScript('stop', user);
+    const stopped = await runScript(SCRIPT, ['stop', user]);
     if (stopped.code !== 0) throw new Error(`docker-engine.sh stop failed (exit ${stopped.code})`);
   };
-}
-
-function engineScript(command: 'start' | 'stop', user: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    // progress goes to our stderr, so CI logs show the install and start-up
-    const child = spawn('bash', [SCRIPT, command, user], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout }));
-  });
 }

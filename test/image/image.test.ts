@@ -8,6 +8,7 @@ import { bytesOf } from '../support/api.ts';
 import { composeOnTestS3 } from '../support/compose-s3.ts';
 import { form, png } from '../support/payloads.ts';
 import { emptyAndDeleteBucket, listAllKeys, listMultipartUploads } from '../support/s3-admin.ts';
+import { runScript } from '../support/script.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { freePort } from '../support/stowage-process.ts';
 import { hostNetwork } from './host-network.ts';
@@ -108,20 +109,13 @@ describe('the image', () => {
     }
     const t0 = Date.now();
     const script = fileURLToPath(new URL('../support/node-base-image.sh', import.meta.url));
-    const base = await run('bash', [script, host], { maxBuffer: 16 << 20 });
+    const base = await runScript(script, [host]);
+    if (base.code !== 0) throw new Error(`node-base-image.sh failed (exit ${base.code})`);
+    const nodeImage = base.stdout.trim();
     const t1 = Date.now();
-    await docker(
-      'build',
-      '--network',
-      'host',
-      '--build-arg',
-      `NODE_IMAGE=${base.stdout.trim()}`,
-      '-t',
-      tag,
-      root,
-    );
+    await docker('build', '--network', 'host', '--build-arg', `NODE_IMAGE=${nodeImage}`, '-t', tag, root);
     process.stderr.write(
-      `[image] base ${base.stdout.trim()} in ${t1 - t0} ms, ${tag} built in ${Date.now() - t1} ms\n`,
+      `[image] base ${nodeImage} in ${t1 - t0} ms, ${tag} built in ${Date.now() - t1} ms\n`,
     );
   }, 900_000);
 

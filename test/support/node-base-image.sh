@@ -10,7 +10,8 @@
 #
 # The root filesystem is cached as a tarball, $STOWAGE_TEST_CACHE/node-base-<key>.tar, keyed by a
 # hash of this recipe (this file, the versions, the mirror, the CA bundle): a warm run only imports
-# it (a few seconds). Needs root, debootstrap and npm. Env (defaults):
+# it (a few seconds); tarballs unused for a week are removed. Needs root, debootstrap and npm.
+# Env (defaults):
 #   STOWAGE_TEST_CACHE=/var/cache/stowage-test  DEBIAN_MIRROR=(from /etc/apt/sources.list*)
 #   NODE_VERSION=24.21.0  NPM_VERSION=11.19.0 (the npm that Node release bundles)
 set -Eeuo pipefail
@@ -20,7 +21,10 @@ CACHE=${STOWAGE_TEST_CACHE:-/var/cache/stowage-test}
 NODE_VERSION=${NODE_VERSION:-24.21.0}
 NPM_VERSION=${NPM_VERSION:-11.19.0}
 SUITE=bookworm
+# The CA bundle the host's Node adds to its own: NODE_EXTRA_CA_CERTS, or the system bundle when
+# it is told to use the system's (NODE_USE_SYSTEM_CA=1).
 CA=${NODE_EXTRA_CA_CERTS:-}
+[ -n "$CA" ] || [ "${NODE_USE_SYSTEM_CA:-}" != 1 ] || CA=/etc/ssl/certs/ca-certificates.crt
 [ -z "$CA" ] || [ -r "$CA" ] || CA=
 
 log() { echo "[node-base] $(date +%T.%3N) $*" >&2; }
@@ -42,9 +46,17 @@ key=$( { cat "$0"; echo "$NODE_VERSION $NPM_VERSION $SUITE $MIRROR $CA"; [ -z "$
 TAG="stowage-test/node-base:$key"
 TARBALL="$CACHE/node-base-$key.tar"
 
+# Removes a build directory, first unmounting what debootstrap may have left mounted in it (a
+# killed run's /proc or /sys), and never crossing into another filesystem.
+remove_build() {
+  awk '{ print $2 }' /proc/self/mounts | grep -F "$1/" | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
+  rm -rf --one-file-system "$1"
+}
+
 build_rootfs() {
   local work; work=$(mktemp -d "$CACHE/build.XXXXXX")
-  trap 'rm -rf "$work"' RETURN
+  trap 'remove_build "$work"' RETURN
   local root="$work/rootfs" t0; t0=$(date +%s)
   log "debootstrap $SUITE from $MIRROR (a minute or two, once)"
   debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
@@ -72,14 +84,17 @@ build_rootfs() {
   log "cached $TARBALL ($(du -m "$TARBALL" | cut -f1) MiB) in $(( $(date +%s) - t0 )) s"
 }
 
-if docker_ image inspect "$TAG" >/dev/null 2>&1; then echo "$TAG"; exit 0; fi
+has_image() { docker_ image inspect "$TAG" >/dev/null 2>&1; }
+if has_image; then echo "$TAG"; exit 0; fi
 mkdir -p "$CACHE"
 exec 9>"$CACHE/node-base.lock"
 flock -w 900 9 || { log "$CACHE/node-base.lock stayed busy"; exit 1; }
-if [ ! -f "$TARBALL" ]; then
-  rm -f "$CACHE"/node-base-*.tar # older recipes
-  build_rootfs
-fi
+if has_image; then echo "$TAG"; exit 0; fi # another run imported it meanwhile
+# under the lock, a build directory is a killed run's; recipes unused for a week go too (another
+# checkout may still use an older one, so not at once)
+for stale in "$CACHE"/build.*; do [ ! -d "$stale" ] || remove_build "$stale"; done
+find "$CACHE" -maxdepth 1 -name 'node-base-*.tar' -mtime +7 -delete
+if [ -f "$TARBALL" ]; then touch "$TARBALL"; else build_rootfs; fi
 changes=(-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
   -c "ENV NODE_VERSION=$NODE_VERSION" -c 'CMD ["node"]')
 [ -z "$CA" ] || changes+=(-c "ENV NODE_EXTRA_CA_CERTS=$CA")
