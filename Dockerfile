@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Stowage runs from its TypeScript sources with Node's type stripping, exactly as `npm start` does:
 # no build step, so the image holds the same files the tests ran. Build: docker build -t stowage .
 ARG NODE_IMAGE=node:24-slim

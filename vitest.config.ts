@@ -40,6 +40,17 @@ export default defineConfig({
         },
       },
       {
+        // The Dockerfile built and run on a private Docker engine the project starts itself
+        // (test/image/global-setup.ts), against the same S3 server as the integration tests.
+        test: {
+          name: 'image',
+          include: ['test/image/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/image/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
         // Minutes of steady traffic against the real process (SOAK_SECONDS, default 120): alone, after
         // everything else, so its memory and timing figures are its own.
         test: {

@@ -35,10 +35,11 @@ const NOT_RUN: Record<string, string> = {
   'npm ci': 'run by the quick-start block (npm ci && npm start)',
   'npm start': 'run by the quick-start and S3 blocks',
   'npm run soak': 'a test project of its own, the last one `npm test` runs',
-  'docker compose up --build': 'no Docker engine here: test/http/deploy.test.ts checks the compose file',
-  'docker compose config': 'run by test/http/deploy.test.ts where a compose CLI exists',
-  'docker build -t stowage .': "no Docker engine here: test/http/deploy.test.ts runs the image's CMD",
-  'docker stop -t 30': 'no Docker engine here (a stop signal to a container)',
+  'docker compose up --build':
+    "MinIO's image cannot be pulled here: test/image runs the stowage service's compose environment in the built image",
+  'docker build -t stowage .':
+    'run by test/image/image.test.ts (on a stand-in base as NODE_IMAGE, --network host)',
+  'docker stop -t 30': 'run by test/image/image.test.ts during an upload that never finishes',
   'npx stowage': 'a name in the text, not a command',
   'npm run cli --': 'a name in the text, not a command',
 };
