@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError } from './errors.ts';
-import type { UploadAdmission } from './http/admission.ts';
+import { shuttingDown, type UploadAdmission } from './http/admission.ts';
 
 /** How long aborted uploads get to clean up (abort their multipart uploads) before we stop waiting. */
 const ABORT_CLEANUP_MS = 15_000;
@@ -25,11 +24,7 @@ export async function drain(app: FastifyInstance, uploads: UploadAdmission, grac
   ]);
   if (!finished) {
     app.log.warn({ inFlight: uploads.inFlight }, 'grace period over: aborting the uploads still running');
-    uploads.abortAll(
-      new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down; the upload was aborted', {
-        headers: { 'retry-after': '1' },
-      }),
-    );
+    uploads.abortAll(shuttingDown('the server is shutting down; the upload was aborted'));
     await Promise.race([uploads.whenIdle(), sleep(ABORT_CLEANUP_MS)]);
   }
   const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_MS);

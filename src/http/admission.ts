@@ -56,7 +56,7 @@ export class UploadAdmission {
     write: WriteShape,
     body?: Readable,
   ): Promise<UploadTicket> {
-    if (this.#draining) throw unavailable('the server is shutting down; retry on another instance', 1);
+    if (this.#draining) throw shuttingDown('the server is shutting down; retry on another instance');
     if ((this.#byPrincipal.get(principal) ?? 0) >= this.#limits.uploadsPerPrincipal) {
       throw new AppError(
         'TOO_MANY_REQUESTS',
@@ -103,7 +103,7 @@ export class UploadAdmission {
   startDraining(): void {
     this.#draining = true;
     for (const waiting of this.#waiting)
-      waiting.abort(unavailable('the server is shutting down; retry on another instance', 1));
+      waiting.abort(shuttingDown('the server is shutting down; retry on another instance'));
   }
 
   get draining(): boolean {
@@ -159,6 +159,14 @@ function count(map: Map<string, number>, key: string, delta: number): void {
   if (value <= 0) map.delete(key);
   else map.set(key, value);
 }
+
+/**
+ * Refused or aborted because the process is draining. `Connection: close` ends the connection with the
+ * answer: its unread body is not read on (discardUnreadBody would for up to 10 s, holding the shutdown
+ * while a client keeps sending), and the client's retry goes to another instance.
+ */
+export const shuttingDown = (message: string) =>
+  new AppError('SERVICE_UNAVAILABLE', message, { headers: { 'retry-after': '1', connection: 'close' } });
 
 const unavailable = (message: string, retryAfterSeconds: number) =>
   new AppError('SERVICE_UNAVAILABLE', message, { headers: { 'retry-after': String(retryAfterSeconds) } });

@@ -13,7 +13,8 @@ import { type StowageProcess, s3Connection, startStowageProcess } from '../suppo
 /**
  * SIGTERM with 20 uploads in flight, on the real process (src/server.ts): readiness turns false at
  * once, new uploads get 503, uploads that finish within the grace period are stored, the rest are
- * aborted cleanly (no object, no multipart upload), and the process exits 0.
+ * aborted cleanly (no object, no multipart upload), and the process exits 0 — without waiting for
+ * clients that keep sending after their 503 (`docker stop -t 30` with the default 25 s grace).
  */
 const MiB = 2 ** 20;
 const LABEL = 'drain';
@@ -56,7 +57,11 @@ describe('graceful drain on SIGTERM', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
 
+    const terminated = Date.now();
     process.kill(server.pid, 'SIGTERM');
+    // The stalled clients go on sending, and keep at it after their answer (as a browser's upload
+    // does until it reads the response): that must not hold the process past its grace period.
+    for (const upload of stalled) void upload.send(40 * MiB);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
@@ -74,9 +79,11 @@ describe('graceful drain on SIGTERM', () => {
     // Answered with a JSON 503, or (if the socket went first) cut: never stored either way.
     for (const answer of aborted) expect([503, 0]).toContain(answer.status);
     expect(aborted.filter((answer) => answer.status === 503).length).toBeGreaterThan(0);
-    for (const upload of stalled) upload.abort();
-
     expect(await server.exited).toBe(0);
+    // Within shutdownGrace (3 s) plus the aborted uploads' cleanup: an aborted upload's connection is
+    // closed with its answer, not held open while its client keeps sending (that took 5 s more).
+    expect(Date.now() - terminated).toBeLessThan(3000 + 2500);
+    for (const upload of stalled) upload.abort();
     const keys = await listAllKeys(bucket);
     expect(keys.sort()).toEqual(Array.from({ length: 10 }, (_, n) => `done-${n}.bin`).sort());
     expect(await listMultipartUploads(bucket)).toEqual([]);
