@@ -75,7 +75,7 @@ export async function memoryScenario(context: BenchContext): Promise<Table[]> {
           'uploads',
           'peak RSS (MiB)',
           'above idle (MiB)',
-          'part buffers, (queueSize + 1) × partSize × uploads (MiB)',
+          'old admission reservation, (queueSize + 1) × partSize × uploads (MiB)',
           'aggregate MiB/s',
         ],
         rows,
