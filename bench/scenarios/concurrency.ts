@@ -79,6 +79,20 @@ const directRun =
       }),
     );
 
+/**
+ * The most part-buffer memory the pool has lent at once since Stowage started (MiB), from /metrics
+ * (`stowage_upload_buffer_peak_bytes`, since issue 13); NaN for a tree without it. The levels run in
+ * increasing order, so at each level it is that level's peak unless a smaller one lent more.
+ */
+async function poolPeakMiB(server: Stowage): Promise<number> {
+  const text = await fetch(`${server.origin}/metrics`).then(
+    (response) => response.text(),
+    () => '',
+  );
+  const value = /^stowage_upload_buffer_peak_bytes (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? Number.NaN : Number(value) / MiB;
+}
+
 /** "500 × 2, no answer × 1" for the statuses other than 201, 503 and 429. */
 function otherStatuses(outcomes: readonly Outcome[]): string {
   const counts = new Map<string, number>();
@@ -134,6 +148,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
         path: Level;
         outcomes: Outcome[];
         peak: number;
+        poolPeak: number;
         mibPerSecond: number;
         cpu: number;
       }> = [];
@@ -145,11 +160,12 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
         const outcomes = await path.run(level, size, level);
         const seconds = (performance.now() - started) / 1000;
         const peak = path.stowage ? peakRssMiB(path.stowage.pid) : Number.NaN;
+        const poolPeak = path.stowage ? await poolPeakMiB(path.stowage) : Number.NaN;
         const stored = outcomes.filter((outcome) => outcome.key !== undefined);
         const mibPerSecond = (stored.length * size) / MiB / seconds;
         const stowageCpu = path.stowage ? cpu().stowage / ((stored.length * size) / GiB) : Number.NaN;
         rates.set(path.name, mibPerSecond);
-        measured.push({ path, outcomes, peak, mibPerSecond, cpu: stowageCpu });
+        measured.push({ path, outcomes, peak, poolPeak, mibPerSecond, cpu: stowageCpu });
         const firstError = outcomes.find((outcome) => outcome.error)?.error;
         if (firstError) errors.push(`${level} × ${path.name}: ${firstError.slice(0, 200)}`);
         context.log(
@@ -161,7 +177,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
       }
       // Display order is the paths' order, whatever order they ran in.
       measured.sort((a, b) => paths.indexOf(a.path) - paths.indexOf(b.path));
-      for (const { path, outcomes, peak, mibPerSecond, cpu } of measured) {
+      for (const { path, outcomes, peak, poolPeak, mibPerSecond, cpu } of measured) {
         const count = (status: number) => outcomes.filter((outcome) => outcome.status === status).length;
         const bound = path.idle + budget;
         const isStowage = path.stowage !== undefined;
@@ -175,6 +191,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           isStowage ? fixed(peak) : '—',
           isStowage ? fixed(path.idle) : '—',
           isStowage ? `${fixed(bound)} (${peak <= bound ? 'within' : `+${fixed(peak - bound)}`})` : '—',
+          Number.isNaN(poolPeak) ? '—' : fixed(poolPeak),
           fixed(mibPerSecond),
           ratio(mibPerSecond, rates.get(DIRECT)!),
           isStowage ? fixed(cpu, 2) : '—',
@@ -195,6 +212,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           'peak RSS (MiB)',
           'idle RSS (MiB)',
           'idle + uploadMemory (MiB)',
+          'pool peak lent (MiB)',
           'aggregate MiB/s',
           'ratio to direct',
           'Stowage CPU s/GiB',
@@ -205,7 +223,8 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
             'Direct: "201" counts the uploads that completed, "other" the ones that failed. ' +
             'Aggregate MiB/s: bytes stored (201s only) over the time until the last upload of the level ' +
             'was answered. Stowage CPU: user + system seconds of the Stowage process per GiB stored. ' +
-            'Peak RSS: VmHWM, reset before each level and path; idle RSS: after one 10 MiB warm-up upload.',
+            'Peak RSS: VmHWM, reset before each level and path; idle RSS: after one 10 MiB warm-up upload. ' +
+            'Pool peak lent: /metrics stowage_upload_buffer_peak_bytes (trees since issue 13; since start).',
           ...(errors.length > 0 ? [`First error per level and path: ${errors.join('; ')}`] : []),
         ],
       },
