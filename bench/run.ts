@@ -8,7 +8,7 @@
  *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
  *   node bench/run.ts --s3-apart        # S3 server on CPU 0, bench process and Stowage on CPU 1
  *
- * Scenarios: upload, memory, small, download, presign, overhead (bench/scenarios/). Each starts its own Stowage
+ * Scenarios: upload, memory, concurrency, small, download, presign, overhead (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
  * to bench/results/<time>.md; progress goes to stderr. STOWAGE_BENCH_NODE_ARGS passes flags to the
  * Stowage child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -20,6 +20,7 @@ import { layoutLabel, pinLayout } from './lib/pinning.ts';
 import { s3ServerPids } from './lib/proc.ts';
 import { renderTable, type Table } from './lib/report.ts';
 import { openS3 } from './lib/s3.ts';
+import { concurrencyScenario } from './scenarios/concurrency.ts';
 import { downloadScenario } from './scenarios/download.ts';
 import { memoryScenario } from './scenarios/memory.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
@@ -30,6 +31,7 @@ import { uploadScenario } from './scenarios/upload.ts';
 const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
   upload: uploadScenario,
   memory: memoryScenario,
+  concurrency: concurrencyScenario,
   small: smallScenario,
   download: downloadScenario,
   presign: presignScenario,

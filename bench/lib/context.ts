@@ -1,5 +1,9 @@
+import type { Pool } from 'undici';
+import { MiB } from './body.ts';
+import { putObject } from './http.ts';
 import { type Layout, PROXY_CPU } from './pinning.ts';
-import { collectGarbage, createBucket, removeBucket, type S3Side } from './s3.ts';
+import { rssMiB } from './proc.ts';
+import { collectGarbage, createBucket, deleteObject, removeBucket, type S3Side } from './s3.ts';
 import { type Stowage, type StowageOptions, startStowage } from './stowage.ts';
 
 /** What every scenario gets, and the set-up they share: a fresh bucket and a fresh Stowage each. */
@@ -55,4 +59,29 @@ export async function withStowage<T>(
     );
     await collectGarbage(server);
   }
+}
+
+/** The Stowage children of `withStowage`, this tree's first, each with the suffix its rows carry. */
+export const stowageTrees = (
+  stowage: Stowage,
+  before: Stowage | undefined,
+): Array<{ server: Stowage; suffix: string }> => [
+  { server: stowage, suffix: '' },
+  ...(before ? [{ server: before, suffix: ' (before)' }] : []),
+];
+
+/**
+ * One 10 MiB upload (modules, JIT, sockets), deleted again, so that what follows measures the
+ * steady state; resolves with the idle RSS after it (MiB).
+ */
+export async function warmUp(
+  context: BenchContext,
+  pool: Pool,
+  server: Stowage,
+  bucket: string,
+): Promise<number> {
+  const key = `warm-up-${server.pid}`;
+  await putObject(pool, server, key, 10 * MiB);
+  await deleteObject(context.s3.client, bucket, key);
+  return rssMiB(server.pid);
 }

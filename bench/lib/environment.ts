@@ -47,7 +47,7 @@ export function describeEnvironment(s3: S3Side): string[] {
     ...(process.env.STOWAGE_BENCH_ENV
       ? [`- extra environment of the Stowage child: ${process.env.STOWAGE_BENCH_ENV}`]
       : []),
-    `- admission limits: ${process.env.STOWAGE_BENCH_DEFAULT_LIMITS ? 'shipped defaults' : 'raised (uploadMemory 16GiB, uploadsPerPrincipal 1024)'}`,
+    `- admission limits: ${process.env.STOWAGE_BENCH_DEFAULT_LIMITS ? 'shipped defaults' : 'raised (uploadMemory 16GiB, uploadsPerPrincipal 1024)'}; \`concurrency\` always runs with the shipped defaults`,
   ];
 }
 

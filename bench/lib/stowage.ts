@@ -9,7 +9,8 @@ import type { S3Side } from './s3.ts';
 /**
  * Stowage as a child process (`node src/server.ts`), exactly as it is deployed, with one S3 storage
  * `bench` on the given bucket. Requests carry an API key (the service path). The upload limits are
- * raised so admission control never throttles the benchmark itself (see bench/README.md).
+ * raised so admission control never throttles the benchmark itself (see bench/README.md), unless
+ * the scenario (`limits`) or STOWAGE_BENCH_DEFAULT_LIMITS asks for the shipped ones.
  */
 
 export interface StowageOptions {
@@ -24,13 +25,23 @@ export interface StowageOptions {
   logLevel?: string;
   /** Overrides of the storage profile (partSize, queueSize, overwrite…). */
   profile?: Record<string, unknown>;
+  /**
+   * `shipped`: the schema's admission limits (no `limits` block, as in stowage.example.yaml);
+   * `raised`: uploadMemory 16GiB, uploadsPerPrincipal 1024. Default: shipped when
+   * STOWAGE_BENCH_DEFAULT_LIMITS is set, else raised.
+   */
+  limits?: 'shipped' | 'raised';
+  /** How many API keys (principals) the config has, for loads above uploadsPerPrincipal (default 1). */
+  apiKeys?: number;
 }
 
 export interface Stowage {
   pid: number;
   origin: string;
-  /** Authorization header value. */
+  /** Authorization header value (of the first API key). */
   authorization: string;
+  /** One Authorization header value per API key (principal), the first being `authorization`. */
+  authorizations: string[];
   stop(): Promise<void>;
 }
 
@@ -68,38 +79,41 @@ const connectionOverrides = (options: StowageOptions): Record<string, unknown> =
 const logLevel = (options: StowageOptions) =>
   options.logLevel ?? process.env.STOWAGE_BENCH_LOG_LEVEL ?? 'info';
 
-/** The config document of a bench Stowage (also used to build its storages in-process), and its API key. */
+/** Whether a Stowage with these options runs with the shipped admission limits. */
+export const shippedLimits = (options: Pick<StowageOptions, 'limits'>): boolean =>
+  (options.limits ?? (process.env.STOWAGE_BENCH_DEFAULT_LIMITS ? 'shipped' : 'raised')) === 'shipped';
+
+/** The config document of a bench Stowage (also used to build its storages in-process), and its API keys. */
 export function benchConfig(
   s3: S3Side,
   options: StowageOptions,
-): { document: Record<string, unknown>; apiKey: string } {
-  const apiKey = `stw_${randomBytes(32).toString('base64url')}`;
+): { document: Record<string, unknown>; apiKeys: string[] } {
+  const apiKeys = Array.from(
+    { length: options.apiKeys ?? 1 },
+    () => `stw_${randomBytes(32).toString('base64url')}`,
+  );
   const document = {
     server: { host: '127.0.0.1', logLevel: logLevel(options) },
     s3: { ...s3.connection, ...connectionOverrides(options) },
-    // STOWAGE_BENCH_DEFAULT_LIMITS=1 keeps the shipped admission limits, to measure what they cost.
-    ...(!process.env.STOWAGE_BENCH_DEFAULT_LIMITS && {
-      limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 },
-    }),
+    // The shipped admission limits are the schema's (stowage.example.yaml has no `limits` block).
+    ...(!shippedLimits(options) && { limits: { uploadMemory: '16GiB', uploadsPerPrincipal: 1024 } }),
     auth: {
-      apiKeys: [
-        {
-          name: 'bench',
-          hash: `sha256:${createHash('sha256').update(apiKey).digest('hex')}`,
-          grants: ['*:*'],
-        },
-      ],
+      apiKeys: apiKeys.map((apiKey, index) => ({
+        name: index === 0 ? 'bench' : `bench-${index + 1}`,
+        hash: `sha256:${createHash('sha256').update(apiKey).digest('hex')}`,
+        grants: ['*:*'],
+      })),
     },
     storages: {
       bench: { driver: 's3', bucket: options.bucket, maxFileSize: '5GiB', ...options.profile },
     },
   };
-  return { document, apiKey };
+  return { document, apiKeys };
 }
 
 export async function startStowage(s3: S3Side, options: StowageOptions): Promise<Stowage> {
   const dir = mkdtempSync(join(tmpdir(), 'stowage-bench-'));
-  const { document, apiKey } = benchConfig(s3, options);
+  const { document, apiKeys } = benchConfig(s3, options);
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify(document));
   const port = await freePort();
@@ -145,7 +159,8 @@ export async function startStowage(s3: S3Side, options: StowageOptions): Promise
   return {
     pid: child.pid ?? 0,
     origin,
-    authorization: `Bearer ${apiKey}`,
+    authorization: `Bearer ${apiKeys[0]}`,
+    authorizations: apiKeys.map((apiKey) => `Bearer ${apiKey}`),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

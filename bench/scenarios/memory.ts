@@ -1,7 +1,7 @@
 import { GiB, MiB } from '../lib/body.ts';
-import { type BenchContext, withStowage } from '../lib/context.ts';
+import { type BenchContext, stowageTrees, warmUp, withStowage } from '../lib/context.ts';
 import { openPool, postObject, putObject } from '../lib/http.ts';
-import { peakRssMiB, resetPeak, rssMiB } from '../lib/proc.ts';
+import { peakRssMiB, resetPeak } from '../lib/proc.ts';
 import { fixed, type Table } from '../lib/report.ts';
 import { collectGarbage, deleteObject } from '../lib/s3.ts';
 
@@ -9,6 +9,8 @@ import { collectGarbage, deleteObject } from '../lib/s3.ts';
  * Peak resident memory of the Stowage process while it streams uploads: 10 MiB vs 1 GiB (memory must
  * not grow with the file size) and 1, 4 and 8 concurrent large uploads (it may grow with their number,
  * by at most (queueSize + 1) × partSize each). The peak is the kernel's VmHWM, reset before each case.
+ *
+ * With STOWAGE_BENCH_BEFORE the other tree's Stowage runs the same cases after this one's.
  *
  * The S3 server keeps its data in RAM with an 8 GiB cap, so 8 concurrent uploads are 512 MiB each
  * (the per-upload buffer does not depend on the size; the 1 GiB cases show that).
@@ -33,38 +35,39 @@ export async function memoryScenario(context: BenchContext): Promise<Table[]> {
     { label: `8 × ${large / 2 / MiB} MiB (PUT)`, count: 8, size: large / 2, mode: 'put' },
   ];
   const { client } = context.s3;
-  return withStowage(context, 'memory', {}, async (stowage, bucket) => {
-    const pool = openPool(stowage, 8);
-    // Warm up (modules, JIT, sockets) so the idle figure is the steady state.
-    await putObject(pool, stowage, 'memory/warm-up', 10 * MiB);
-    await deleteObject(client, bucket, 'memory/warm-up');
-    const idle = rssMiB(stowage.pid);
+  return withStowage(context, 'memory', {}, async (stowage, bucket, before) => {
     const rows: Table['rows'] = [];
-    for (const [index, item] of cases.entries()) {
-      resetPeak(stowage.pid);
-      const started = performance.now();
-      const keys = await Promise.all(
-        Array.from({ length: item.count }, async (_, n) => {
-          const key = `memory/${index}-${n}`;
-          if (item.mode === 'post') return postObject(pool, stowage, item.size);
-          await putObject(pool, stowage, key, item.size);
-          return key;
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      const peak = peakRssMiB(stowage.pid);
-      rows.push([
-        item.label,
-        fixed(peak),
-        fixed(peak - idle),
-        fixed(BUFFER_MIB * item.count),
-        fixed((item.count * item.size) / MiB / seconds),
-      ]);
-      context.log(`memory ${item.label}: peak ${fixed(peak)} MiB`);
-      await Promise.all(keys.map((key) => deleteObject(client, bucket, key)));
-      await collectGarbage(context.s3.server);
+    const idles: string[] = [];
+    for (const { server, suffix } of stowageTrees(stowage, before)) {
+      const pool = openPool(server, 8);
+      const idle = await warmUp(context, pool, server, bucket);
+      idles.push(`${fixed(idle)} MiB${suffix}`);
+      for (const [index, item] of cases.entries()) {
+        resetPeak(server.pid);
+        const started = performance.now();
+        const keys = await Promise.all(
+          Array.from({ length: item.count }, async (_, n) => {
+            const key = `memory/${index}-${n}`;
+            if (item.mode === 'post') return postObject(pool, server, item.size);
+            await putObject(pool, server, key, item.size);
+            return key;
+          }),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const peak = peakRssMiB(server.pid);
+        rows.push([
+          `${item.label}${suffix}`,
+          fixed(peak),
+          fixed(peak - idle),
+          fixed(BUFFER_MIB * item.count),
+          fixed((item.count * item.size) / MiB / seconds),
+        ]);
+        context.log(`memory ${item.label}${suffix}: peak ${fixed(peak)} MiB`);
+        await Promise.all(keys.map((key) => deleteObject(client, bucket, key)));
+        await collectGarbage(context.s3.server);
+      }
+      await pool.close();
     }
-    await pool.close();
     return [
       {
         title: 'Peak RSS of the Stowage process during uploads',
@@ -72,12 +75,12 @@ export async function memoryScenario(context: BenchContext): Promise<Table[]> {
           'uploads',
           'peak RSS (MiB)',
           'above idle (MiB)',
-          'part buffers, (queueSize + 1) × partSize × uploads (MiB)',
+          'old admission reservation, (queueSize + 1) × partSize × uploads (MiB)',
           'aggregate MiB/s',
         ],
         rows,
         notes: [
-          `Idle RSS after a warm-up upload: ${fixed(idle)} MiB. Profile defaults: partSize 8 MiB, queueSize 4.`,
+          `Idle RSS after a warm-up upload: ${idles.join(', ')}. Profile defaults: partSize 8 MiB, queueSize 4.`,
           `8 concurrent uploads are ${large / 2 / MiB} MiB each: 8 × ${large / MiB} MiB does not fit the ` +
             "test S3 server's 8 GiB RAM cap next to the other data it holds.",
         ],

@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { GiB, generatedBody, MiB } from '../lib/body.ts';
+import { GiB, MiB } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
 import { openPool, postObject, putObject } from '../lib/http.ts';
 import type { Table } from '../lib/report.ts';
-import { collectGarbage, deleteObject } from '../lib/s3.ts';
+import { collectGarbage, deleteObject, uploadDirect } from '../lib/s3.ts';
 import { type TransferPath, throughputTable, transferRounds } from '../lib/throughput.ts';
 
 /**
  * One large streamed upload at a time: raw PUT and multipart/form-data POST through Stowage, and the
  * same bytes straight to S3 with lib-storage's Upload (the profile's part size and queue: 8 MiB × 4).
  * The paths take turns, round after round, so background load hits them alike; each object is
- * deleted as soon as it is measured. With STOWAGE_BENCH_BEFORE, the other tree's PUT is a path too.
+ * deleted as soon as it is measured. With STOWAGE_BENCH_BEFORE, the other tree's PUT and POST are paths too.
  */
 
-const PART_SIZE = 8 * MiB;
-const QUEUE_SIZE = 4;
 const DIRECT = 'direct lib-storage Upload';
 const directUpload = (client: S3Client, bucket: string, size: number) => async (round: number) => {
   const key = `upload/${round}-direct-${randomUUID()}`;
-  await new Upload({
-    client,
-    params: { Bucket: bucket, Key: key, Body: generatedBody(size) },
-    partSize: PART_SIZE,
-    queueSize: QUEUE_SIZE,
-  }).done();
+  await uploadDirect(client, bucket, key, size);
   return key;
 };
 
@@ -53,6 +45,11 @@ export async function uploadScenario(context: BenchContext): Promise<Table[]> {
                 putObject(beforePool, before, `upload/${round}-before`, size).then(
                   () => `upload/${round}-before`,
                 ),
+            },
+            {
+              name: 'POST (multipart) via Stowage (before)',
+              pid: before.pid,
+              run: () => postObject(beforePool, before, size),
             },
           ]
         : []),

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Pool } from 'undici';
+import { parseConfig } from '../../src/config/load.ts';
+import { GiB, MiB } from '../lib/body.ts';
+import { type BenchContext, stowageTrees, warmUp, withStowage } from '../lib/context.ts';
+import { openPool, sendUpload } from '../lib/http.ts';
+import { peakRssMiB, resetPeak, s3ServerPids, startCpuCount } from '../lib/proc.ts';
+import { fixed, ratio, type Table } from '../lib/report.ts';
+import { collectGarbage, deleteObject, uploadDirect } from '../lib/s3.ts';
+import { benchConfig, type Stowage } from '../lib/stowage.ts';
+
+/**
+ * Many 100 MiB uploads at once against Stowage with the **shipped admission limits** (issue 13):
+ * 1, 8, 32 and 64 at a time, as multipart/form-data POSTs and as raw PUTs, and the same number of
+ * lib-storage `Upload`s straight to S3 (8 MiB × 4, the profile's defaults) in the same run. Per
+ * level and path: how Stowage answered (201 / 503 / 429 / other), its peak RSS against idle RSS +
+ * `limits.uploadMemory`, the aggregate rate of the stored bytes and its ratio to direct, and
+ * Stowage's CPU per GiB stored.
+ *
+ * The uploads are spread over API_KEYS API keys (principals), so that `uploadsPerPrincipal`
+ * (32 by default before issue 13, 64 after) never refuses one: at 64 each key has 16 in flight.
+ * What is measured is the memory budget's admission, which the issue wants to hold 64 uploads
+ * without a 503; a 429 would still be counted in its own column. With STOWAGE_BENCH_BEFORE the other tree's POST and PUT are paths too.
+ * The paths take turns level by level (the first path rotates); the objects of a level are deleted
+ * and Ceph's garbage collector runs before the next path starts.
+ */
+
+const API_KEYS = 4;
+const DIRECT = 'direct lib-storage Upload';
+
+interface Level {
+  name: string;
+  /** The Stowage that serves the path; absent on the direct path. */
+  stowage: Stowage | undefined;
+  /** Idle RSS of that Stowage after its warm-up (MiB). */
+  idle: number;
+  /** `count` uploads of `size` at once; resolves with each one's outcome. */
+  run(count: number, size: number, level: number): Promise<Outcome[]>;
+}
+
+/** An upload's outcome: the HTTP status (0: no answer, `error` says why) and what it stored. */
+interface Outcome {
+  status: number;
+  key: string | undefined;
+  error?: string;
+}
+
+const stowageRun =
+  (pool: Pool, stowage: Stowage, mode: 'put' | 'post', tag: string) =>
+  (count: number, size: number, level: number): Promise<Outcome[]> =>
+    Promise.all(
+      Array.from({ length: count }, (_, n) =>
+        sendUpload(
+          pool,
+          stowage.authorizations[n % stowage.authorizations.length]!,
+          mode,
+          size,
+          `concurrency/${level}-${tag}-${n}`,
+        ).then(
+          (answer): Outcome => ({ status: answer.status, key: answer.key }),
+          (error: unknown): Outcome => ({ status: 0, key: undefined, error: String(error) }),
+        ),
+      ),
+    );
+
+const directRun =
+  (client: S3Client, bucket: string) =>
+  (count: number, size: number, level: number): Promise<Outcome[]> =>
+    Promise.all(
+      Array.from({ length: count }, async (_, n): Promise<Outcome> => {
+        const key = `concurrency/${level}-direct-${n}-${randomUUID()}`;
+        try {
+          await uploadDirect(client, bucket, key, size);
+          return { status: 201, key };
+        } catch (error) {
+          return { status: 0, key: undefined, error: String(error) };
+        }
+      }),
+    );
+
+/**
+ * The most part-buffer memory the pool has lent at once since Stowage started (MiB), from /metrics
+ * (`stowage_upload_buffer_peak_bytes`, since issue 13); NaN for a tree without it. The levels run in
+ * increasing order, so at each level it is that level's peak unless a smaller one lent more.
+ */
+async function poolPeakMiB(server: Stowage): Promise<number> {
+  const text = await fetch(`${server.origin}/metrics`).then(
+    (response) => response.text(),
+    () => '',
+  );
+  const value = /^stowage_upload_buffer_peak_bytes (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? Number.NaN : Number(value) / MiB;
+}
+
+/** "500 × 2, no answer × 1" for the statuses other than 201, 503 and 429. */
+function otherStatuses(outcomes: readonly Outcome[]): string {
+  const counts = new Map<string, number>();
+  for (const { status } of outcomes) {
+    if (status === 201 || status === 503 || status === 429) continue;
+    const label = status === 0 ? 'no answer' : String(status);
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return counts.size === 0 ? '0' : [...counts].map(([label, n]) => `${label} × ${n}`).join(', ');
+}
+
+export async function concurrencyScenario(context: BenchContext): Promise<Table[]> {
+  const { quick } = context.options;
+  const levels = quick ? [1, 8] : [1, 8, 32, 64];
+  const size = quick ? 8 * MiB : 100 * MiB;
+  const { client } = context.s3;
+  const options = { limits: 'shipped', apiKeys: API_KEYS } as const;
+  // The shipped budget, as this tree's schema defaults it (the trees compared keep the same default).
+  const budget =
+    parseConfig(benchConfig(context.s3, { ...options, bucket: 'bench-budget' }).document, {}, 'bench').limits
+      .uploadMemory / MiB;
+  return withStowage(context, 'concurrency', options, async (stowage, bucket, before) => {
+    const s3Pids = s3ServerPids();
+    const pools: Pool[] = [];
+    const paths: Level[] = [];
+    for (const { server, suffix } of stowageTrees(stowage, before)) {
+      const pool = openPool(server, Math.max(...levels));
+      pools.push(pool);
+      const idle = await warmUp(context, pool, server, bucket);
+      const tag = suffix ? 'before' : 'this';
+      paths.push(
+        {
+          name: `POST (form) via Stowage${suffix}`,
+          stowage: server,
+          idle,
+          run: stowageRun(pool, server, 'post', `${tag}-post`),
+        },
+        {
+          name: `PUT via Stowage${suffix}`,
+          stowage: server,
+          idle,
+          run: stowageRun(pool, server, 'put', `${tag}-put`),
+        },
+      );
+    }
+    paths.push({ name: DIRECT, stowage: undefined, idle: Number.NaN, run: directRun(client, bucket) });
+
+    const rows: Table['rows'] = [];
+    const errors: string[] = [];
+    for (const [index, level] of levels.entries()) {
+      const rates = new Map<string, number>();
+      const measured: Array<{
+        path: Level;
+        outcomes: Outcome[];
+        peak: number;
+        poolPeak: number;
+        mibPerSecond: number;
+        cpu: number;
+      }> = [];
+      for (const path of paths.map((_, n) => paths[(n + index) % paths.length]!)) {
+        const pid = path.stowage?.pid ?? stowage.pid;
+        resetPeak(pid);
+        const cpu = startCpuCount(pid, s3Pids);
+        const started = performance.now();
+        const outcomes = await path.run(level, size, level);
+        const seconds = (performance.now() - started) / 1000;
+        const peak = path.stowage ? peakRssMiB(path.stowage.pid) : Number.NaN;
+        const poolPeak = path.stowage ? await poolPeakMiB(path.stowage) : Number.NaN;
+        const stored = outcomes.filter((outcome) => outcome.key !== undefined);
+        const mibPerSecond = (stored.length * size) / MiB / seconds;
+        const stowageCpu = path.stowage ? cpu().stowage / ((stored.length * size) / GiB) : Number.NaN;
+        rates.set(path.name, mibPerSecond);
+        measured.push({ path, outcomes, peak, poolPeak, mibPerSecond, cpu: stowageCpu });
+        const firstError = outcomes.find((outcome) => outcome.error)?.error;
+        if (firstError) errors.push(`${level} × ${path.name}: ${firstError.slice(0, 200)}`);
+        context.log(
+          `concurrency ${level} × ${path.name}: ${stored.length}/${level} stored, ${fixed(mibPerSecond)} MiB/s` +
+            (path.stowage ? `, peak RSS ${fixed(peak)} MiB` : ''),
+        );
+        await Promise.all(stored.map((outcome) => deleteObject(client, bucket, outcome.key!)));
+        await collectGarbage(context.s3.server);
+      }
+      // Display order is the paths' order, whatever order they ran in.
+      measured.sort((a, b) => paths.indexOf(a.path) - paths.indexOf(b.path));
+      for (const { path, outcomes, peak, poolPeak, mibPerSecond, cpu } of measured) {
+        const count = (status: number) => outcomes.filter((outcome) => outcome.status === status).length;
+        const bound = path.idle + budget;
+        const isStowage = path.stowage !== undefined;
+        rows.push([
+          level,
+          path.name,
+          count(201),
+          isStowage ? count(503) : '—',
+          isStowage ? count(429) : '—',
+          otherStatuses(outcomes),
+          isStowage ? fixed(peak) : '—',
+          isStowage ? fixed(path.idle) : '—',
+          isStowage ? `${fixed(bound)} (${peak <= bound ? 'within' : `+${fixed(peak - bound)}`})` : '—',
+          Number.isNaN(poolPeak) ? '—' : fixed(poolPeak),
+          fixed(mibPerSecond),
+          ratio(mibPerSecond, rates.get(DIRECT)!),
+          isStowage ? fixed(cpu, 2) : '—',
+        ]);
+      }
+    }
+    await Promise.all(pools.map((pool) => pool.close()));
+    return [
+      {
+        title: `${size / MiB} MiB uploads at once, shipped admission limits (uploadMemory ${budget} MiB)`,
+        header: [
+          'at once',
+          'path',
+          '201',
+          '503',
+          '429',
+          'other',
+          'peak RSS (MiB)',
+          'idle RSS (MiB)',
+          'idle + uploadMemory (MiB)',
+          'pool peak lent (MiB)',
+          'aggregate MiB/s',
+          'ratio to direct',
+          'Stowage CPU s/GiB',
+        ],
+        rows,
+        notes: [
+          `Uploads spread over ${API_KEYS} API keys (principals), so uploadsPerPrincipal (32 by default before issue 13, 64 after) refuses none: 16 per key at 64. ` +
+            'Direct: "201" counts the uploads that completed, "other" the ones that failed. ' +
+            'Aggregate MiB/s: bytes stored (201s only) over the time until the last upload of the level ' +
+            'was answered. Stowage CPU: user + system seconds of the Stowage process per GiB stored. ' +
+            'Peak RSS: VmHWM, reset before each level and path; idle RSS: after one 10 MiB warm-up upload. ' +
+            'Pool peak lent: /metrics stowage_upload_buffer_peak_bytes (trees since issue 13; since start).',
+          ...(errors.length > 0 ? [`First error per level and path: ${errors.join('; ')}`] : []),
+        ],
+      },
+    ];
+  });
+}
