@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { GiB, MiB } from '../lib/body.ts';
 import { type BenchContext, stowageTrees, warmUp, withStowage } from '../lib/context.ts';
 import { openPool, sendUpload } from '../lib/http.ts';
-import { peakRssMiB, resetPeak, s3ServerPids, startCpuCount } from '../lib/proc.ts';
+import { peakRssMiB, resetPeak, rssMiB, s3ServerPids, startCpuCount } from '../lib/proc.ts';
 import { fixed, ratio, type Table } from '../lib/report.ts';
 import { collectGarbage, deleteObject, uploadDirect } from '../lib/s3.ts';
 import { benchConfig, type Stowage } from '../lib/stowage.ts';
@@ -80,16 +80,17 @@ const directRun =
     );
 
 /**
- * The most part-buffer memory the pool has lent at once since Stowage started (MiB), from /metrics
- * (`stowage_upload_buffer_peak_bytes`, since issue 13); NaN for a tree without it. The levels run in
- * increasing order, so at each level it is that level's peak unless a smaller one lent more.
+ * A gauge of the pool from /metrics (MiB), in trees since issue 13; NaN for a tree without it.
+ * `stowage_upload_buffer_peak_bytes`: the most part-buffer memory lent at once since Stowage started
+ * (the levels run in increasing order, so at each level it is at least that level's peak);
+ * `stowage_upload_buffer_bytes`: the buffers that exist now, lent or kept for reuse.
  */
-async function poolPeakMiB(server: Stowage): Promise<number> {
+async function poolGaugeMiB(server: Stowage, name: string): Promise<number> {
   const text = await fetch(`${server.origin}/metrics`).then(
     (response) => response.text(),
     () => '',
   );
-  const value = /^stowage_upload_buffer_peak_bytes (\S+)$/m.exec(text)?.[1];
+  const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
   return value === undefined ? Number.NaN : Number(value) / MiB;
 }
 
@@ -149,23 +150,32 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
         outcomes: Outcome[];
         peak: number;
         poolPeak: number;
+        /** RSS and pool buffers allocated when the level started (MiB). */
+        startRss: number;
+        startPool: number;
         mibPerSecond: number;
         cpu: number;
       }> = [];
       for (const path of paths.map((_, n) => paths[(n + index) % paths.length]!)) {
         const pid = path.stowage?.pid ?? stowage.pid;
+        const startPool = path.stowage
+          ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_bytes')
+          : Number.NaN;
+        const startRss = path.stowage ? rssMiB(path.stowage.pid) : Number.NaN;
         resetPeak(pid);
         const cpu = startCpuCount(pid, s3Pids);
         const started = performance.now();
         const outcomes = await path.run(level, size, level);
         const seconds = (performance.now() - started) / 1000;
         const peak = path.stowage ? peakRssMiB(path.stowage.pid) : Number.NaN;
-        const poolPeak = path.stowage ? await poolPeakMiB(path.stowage) : Number.NaN;
+        const poolPeak = path.stowage
+          ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_peak_bytes')
+          : Number.NaN;
         const stored = outcomes.filter((outcome) => outcome.key !== undefined);
         const mibPerSecond = (stored.length * size) / MiB / seconds;
         const stowageCpu = path.stowage ? cpu().stowage / ((stored.length * size) / GiB) : Number.NaN;
         rates.set(path.name, mibPerSecond);
-        measured.push({ path, outcomes, peak, poolPeak, mibPerSecond, cpu: stowageCpu });
+        measured.push({ path, outcomes, peak, poolPeak, startRss, startPool, mibPerSecond, cpu: stowageCpu });
         const firstError = outcomes.find((outcome) => outcome.error)?.error;
         if (firstError) errors.push(`${level} × ${path.name}: ${firstError.slice(0, 200)}`);
         context.log(
@@ -177,7 +187,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
       }
       // Display order is the paths' order, whatever order they ran in.
       measured.sort((a, b) => paths.indexOf(a.path) - paths.indexOf(b.path));
-      for (const { path, outcomes, peak, poolPeak, mibPerSecond, cpu } of measured) {
+      for (const { path, outcomes, peak, poolPeak, startRss, startPool, mibPerSecond, cpu } of measured) {
         const count = (status: number) => outcomes.filter((outcome) => outcome.status === status).length;
         const bound = path.idle + budget;
         const isStowage = path.stowage !== undefined;
@@ -192,6 +202,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           isStowage ? fixed(path.idle) : '—',
           isStowage ? `${fixed(bound)} (${peak <= bound ? 'within' : `+${fixed(peak - bound)}`})` : '—',
           Number.isNaN(poolPeak) ? '—' : fixed(poolPeak),
+          isStowage ? `${fixed(startRss)}${Number.isNaN(startPool) ? '' : ` (${fixed(startPool)})`}` : '—',
           fixed(mibPerSecond),
           ratio(mibPerSecond, rates.get(DIRECT)!),
           isStowage ? fixed(cpu, 2) : '—',
@@ -213,6 +224,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           'idle RSS (MiB)',
           'idle + uploadMemory (MiB)',
           'pool peak lent (MiB)',
+          'RSS at start (pool allocated) (MiB)',
           'aggregate MiB/s',
           'ratio to direct',
           'Stowage CPU s/GiB',
@@ -224,7 +236,8 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
             'Aggregate MiB/s: bytes stored (201s only) over the time until the last upload of the level ' +
             'was answered. Stowage CPU: user + system seconds of the Stowage process per GiB stored. ' +
             'Peak RSS: VmHWM, reset before each level and path; idle RSS: after one 10 MiB warm-up upload. ' +
-            'Pool peak lent: /metrics stowage_upload_buffer_peak_bytes (trees since issue 13; since start).',
+            'Pool peak lent: /metrics stowage_upload_buffer_peak_bytes (trees since issue 13; since start). ' +
+            'RSS at start: when the level began, with the pool buffers that existed then (stowage_upload_buffer_bytes).',
           ...(errors.length > 0 ? [`First error per level and path: ${errors.join('; ')}`] : []),
         ],
       },
