@@ -8,8 +8,9 @@ import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { putObject } from './put.ts';
+import { createQuerySigner } from './query-signer.ts';
 import { getObject, headObject, listObjects } from './read.ts';
-import { buildPublicUrl, presignGet } from './urls.ts';
+import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
 
 export interface S3DriverOptions {
   /** The storage name (for diagnostics only; never sent to S3). */
@@ -46,6 +47,12 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     bucket: options.profile.bucket,
     publicBaseUrl: options.profile.publicBaseUrl,
   };
+  // One signer per driver: it keeps the derived signing key for the day.
+  const sign = createQuerySigner({
+    bucketUrl: bucketUrl(publicUrlSettings),
+    region: connection.region,
+    checksumMode: connection.checksums === 'when_supported',
+  });
 
   return {
     kind: 's3',
@@ -75,7 +82,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       }
     },
     list: (input) => listObjects(context, input),
-    presignGet: (input) => presignGet(context, input),
+    presignGet: (input) => presignGet(context, sign, input),
     publicUrl: (key) => buildPublicUrl(key, publicUrlSettings),
     async check() {
       const timeout = AbortSignal.timeout(CHECK_TIMEOUT_MS);
