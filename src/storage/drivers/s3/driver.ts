@@ -9,7 +9,8 @@ import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
-import { getObject, headObject, listObjects } from './read.ts';
+import { createQuickHead, quickHeadObject } from './quick-head.ts';
+import { getObject, listObjects } from './read.ts';
 import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
 
 export interface S3DriverOptions {
@@ -53,6 +54,12 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     region: connection.region,
     checksumMode: connection.checksums === 'when_supported',
   });
+  const quickHead = createQuickHead({
+    bucketUrl: bucketUrl({ ...connection, publicEndpoint: undefined, bucket: options.profile.bucket }),
+    region: connection.region,
+    credentials: () => client.config.credentials(),
+    timeoutMs: connection.requestTimeout * 1000,
+  });
 
   return {
     kind: 's3',
@@ -72,7 +79,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       return putObject(context, input);
     },
     get: (input) => getObject(context, input),
-    head: (key) => headObject(context, key),
+    head: (key) => quickHeadObject(context, quickHead, key),
     async delete(key) {
       try {
         // S3 answers 204 for a missing key too: idempotent as the contract wants.
@@ -101,6 +108,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
     async close() {
       context.cleanups.close();
+      quickHead.close();
       client.destroy();
       presignClient.destroy();
     },
