@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { ObjectInfo } from '../../driver.ts';
@@ -6,15 +5,7 @@ import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { isReservation, type S3ObjectHeaders, toObjectInfo } from './metadata.ts';
 import { headObject, notFound } from './read.ts';
-import {
-  ALGORITHM,
-  amzDate,
-  createSigningKeys,
-  encodeKeyPath,
-  hmacHex,
-  SERVICE,
-  type SigningCredentials,
-} from './sigv4.ts';
+import { createHeaderSigner, encodeKeyPath, type SigningCredentials } from './sigv4.ts';
 
 /**
  * HeadObject without the SDK's per-call machinery, for the HEAD behind every download link (and the
@@ -31,8 +22,6 @@ import {
  * that times out is not asked again (that would double the request deadline): it is a timeout.
  */
 
-/** `sha256("")`: a HEAD has no body. */
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const META_PREFIX = 'x-amz-meta-';
 /** Sockets kept per driver (the SDK client keeps its own 64). */
 const MAX_SOCKETS = 64;
@@ -57,7 +46,7 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? undefined : Number(url.port);
   const basePath = url.pathname.replace(/\/+$/, '');
-  const signingKey = createSigningKeys(settings.region);
+  const sign = createHeaderSigner(url.host, settings.region);
 
   const head = async (key: string): Promise<S3ObjectHeaders | null | undefined> => {
     let credentials: SigningCredentials;
@@ -66,22 +55,8 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
     } catch {
       return undefined;
     }
-    const longDate = amzDate(new Date());
-    const day = longDate.slice(0, 8);
-    const scope = `${day}/${settings.region}/${SERVICE}/aws4_request`;
     const path = `${basePath}/${encodeKeyPath(key)}`;
-    const token = credentials.sessionToken;
-    const signedHeaders = `host;x-amz-content-sha256;x-amz-date${token ? ';x-amz-security-token' : ''}`;
-    const canonicalRequest = `HEAD\n${path}\n\nhost:${url.host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${longDate}\n${token ? `x-amz-security-token:${token}\n` : ''}\n${signedHeaders}\n${EMPTY_SHA256}`;
-    const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${hash('sha256', canonicalRequest)}`;
-    const signature = hmacHex(signingKey(day, credentials), stringToSign);
-    const headers: Record<string, string> = {
-      host: url.host,
-      'x-amz-content-sha256': EMPTY_SHA256,
-      'x-amz-date': longDate,
-      authorization: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-    };
-    if (token) headers['x-amz-security-token'] = token;
+    const headers = sign('HEAD', path, credentials);
     return new Promise((resolve, reject) => {
       const request = transport.request(
         { agent, hostname, ...(port !== undefined && { port }), method: 'HEAD', path, headers },
@@ -108,7 +83,7 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
 }
 
 /** HeadObject's output fields, as the SDK would have deserialised them from the same headers. */
-function fromHeaders(headers: IncomingHttpHeaders): S3ObjectHeaders {
+export function fromHeaders(headers: IncomingHttpHeaders): S3ObjectHeaders {
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith(META_PREFIX) && value !== undefined)

@@ -83,3 +83,35 @@ export function hmacHex(key: HmacKey, message: string): string {
   const innerHash = hash('sha256', Buffer.concat([key.inner, Buffer.from(message)]), 'buffer');
   return hash('sha256', Buffer.concat([key.outer, innerHash]), 'hex');
 }
+
+/** `sha256("")`: GET and HEAD have no body. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * Header-signed requests without a body (HEAD, GET) to one host: `host`, `x-amz-content-sha256`,
+ * `x-amz-date` (and the session token) signed, nothing else; other headers (Range) ride unsigned.
+ */
+export function createHeaderSigner(
+  host: string,
+  region: string,
+): (method: string, path: string, credentials: SigningCredentials) => Record<string, string> {
+  const signingKey = createSigningKeys(region);
+  return (method, path, credentials) => {
+    const longDate = amzDate(new Date());
+    const day = longDate.slice(0, 8);
+    const scope = `${day}/${region}/${SERVICE}/aws4_request`;
+    const token = credentials.sessionToken;
+    const signedHeaders = `host;x-amz-content-sha256;x-amz-date${token ? ';x-amz-security-token' : ''}`;
+    const canonicalRequest = `${method}\n${path}\n\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${longDate}\n${token ? `x-amz-security-token:${token}\n` : ''}\n${signedHeaders}\n${EMPTY_SHA256}`;
+    const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${hash('sha256', canonicalRequest)}`;
+    const signature = hmacHex(signingKey(day, credentials), stringToSign);
+    const headers: Record<string, string> = {
+      host,
+      'x-amz-content-sha256': EMPTY_SHA256,
+      'x-amz-date': longDate,
+      authorization: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    };
+    if (token) headers['x-amz-security-token'] = token;
+    return headers;
+  };
+}
