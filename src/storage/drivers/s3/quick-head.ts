@@ -1,9 +1,9 @@
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
 import type { ObjectInfo } from '../../driver.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
-import { isReservation, type S3ObjectHeaders, toObjectInfo } from './metadata.ts';
+import { fromHttpHeaders, isReservation, type S3ObjectHeaders, toObjectInfo } from './metadata.ts';
 import { headObject, notFound } from './read.ts';
 import { createHeaderSigner, encodeKeyPath, type SigningCredentials } from './sigv4.ts';
 
@@ -22,7 +22,6 @@ import { createHeaderSigner, encodeKeyPath, type SigningCredentials } from './si
  * that times out is not asked again (that would double the request deadline): it is a timeout.
  */
 
-const META_PREFIX = 'x-amz-meta-';
 /** Sockets kept per driver (the SDK client keeps its own 64). */
 const MAX_SOCKETS = 64;
 
@@ -63,7 +62,7 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
         (response) => {
           response.resume();
           const status = response.statusCode;
-          resolve(status === 200 ? fromHeaders(response.headers) : status === 404 ? null : undefined);
+          resolve(status === 200 ? fromHttpHeaders(response.headers) : status === 404 ? null : undefined);
         },
       );
       // A stalled S3 is not asked twice: the request deadline holds for the whole HEAD (errors.ts
@@ -80,26 +79,6 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
     });
   };
   return Object.assign(head, { close: () => agent.destroy() });
-}
-
-/** HeadObject's output fields, as the SDK would have deserialised them from the same headers. */
-export function fromHeaders(headers: IncomingHttpHeaders): S3ObjectHeaders {
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(META_PREFIX) && value !== undefined)
-      metadata[name.slice(META_PREFIX.length)] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const length = headers['content-length'];
-  const modified = headers['last-modified'];
-  return {
-    ContentLength: length === undefined ? undefined : Number(length),
-    ETag: headers.etag,
-    LastModified: modified === undefined ? undefined : new Date(modified),
-    ContentType: headers['content-type'],
-    CacheControl: headers['cache-control'],
-    ContentDisposition: headers['content-disposition'],
-    Metadata: metadata,
-  };
 }
 
 /** The driver's head: the quick path, and the SDK when it cannot answer plainly. */
