@@ -110,3 +110,15 @@ export async function requestUrl(pool: Pool, stowage: Stowage, key: string): Pro
   });
   return (JSON.parse(await expectStatus(response, 200)) as { url: string }).url;
 }
+
+/** POST …/urls in bulk; resolves with the number of links answered (errors excluded). */
+export async function requestUrls(pool: Pool, stowage: Stowage, keys: readonly string[]): Promise<number> {
+  const response = await pool.request({
+    method: 'POST',
+    path: `/v1/storages/${STORAGE}/urls`,
+    headers: { authorization: stowage.authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ keys, expiresIn: 600 }),
+  });
+  const { urls } = JSON.parse(await expectStatus(response, 200)) as { urls: Array<{ url?: string }> };
+  return urls.filter((link) => link.url !== undefined).length;
+}

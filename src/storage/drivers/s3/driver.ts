@@ -9,8 +9,10 @@ import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
-import { getObject, headObject, listObjects } from './read.ts';
-import { buildPublicUrl, presignGet } from './urls.ts';
+import { createQuerySigner } from './query-signer.ts';
+import { createQuickHead, quickHeadObject } from './quick-head.ts';
+import { getObject, listObjects } from './read.ts';
+import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
 
 export interface S3DriverOptions {
   /** The storage name (for diagnostics only; never sent to S3). */
@@ -54,6 +56,18 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     bucket: options.profile.bucket,
     publicBaseUrl: options.profile.publicBaseUrl,
   };
+  // One signer per driver: it keeps the derived signing key for the day.
+  const sign = createQuerySigner({
+    bucketUrl: bucketUrl(publicUrlSettings),
+    region: connection.region,
+    checksumMode: connection.checksums === 'when_supported',
+  });
+  const quickHead = createQuickHead({
+    bucketUrl: bucketUrl({ ...connection, publicEndpoint: undefined, bucket: options.profile.bucket }),
+    region: connection.region,
+    credentials: () => client.config.credentials(),
+    timeoutMs: connection.requestTimeout * 1000,
+  });
 
   return {
     kind: 's3',
@@ -74,7 +88,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       return putObject(context, input);
     },
     get: (input) => getObject(context, input),
-    head: (key) => headObject(context, key),
+    head: (key) => quickHeadObject(context, quickHead, key),
     async delete(key) {
       try {
         // S3 answers 204 for a missing key too: idempotent as the contract wants.
@@ -84,7 +98,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       }
     },
     list: (input) => listObjects(context, input),
-    presignGet: (input) => presignGet(context, input),
+    presignGet: (input) => presignGet(context, sign, input),
     publicUrl: (key) => buildPublicUrl(key, publicUrlSettings),
     async check() {
       const timeout = AbortSignal.timeout(CHECK_TIMEOUT_MS);
@@ -103,6 +117,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     },
     async close() {
       context.cleanups.close();
+      quickHead.close();
       client.destroy();
       streamClient.destroy();
       presignClient.destroy();

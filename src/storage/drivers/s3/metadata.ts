@@ -95,6 +95,32 @@ export interface S3ObjectHeaders {
   Metadata?: Record<string, string> | undefined;
 }
 
+const META_PREFIX = 'x-amz-meta-';
+
+/** HeadObject's (or GetObject's) output fields, as the SDK deserialises them from the same headers. */
+export function fromHttpHeaders(headers: Record<string, string | string[] | undefined>): S3ObjectHeaders {
+  const one = (name: string): string | undefined => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(META_PREFIX) && value !== undefined)
+      metadata[name.slice(META_PREFIX.length)] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const length = one('content-length');
+  const modified = one('last-modified');
+  return {
+    ContentLength: length === undefined ? undefined : Number(length),
+    ETag: one('etag'),
+    LastModified: modified === undefined ? undefined : new Date(modified),
+    ContentType: one('content-type'),
+    CacheControl: one('cache-control'),
+    ContentDisposition: one('content-disposition'),
+    Metadata: metadata,
+  };
+}
+
 export function toObjectInfo(
   key: string,
   headers: S3ObjectHeaders,

@@ -15,7 +15,7 @@ import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 
 /** Reads. A create-only reservation (create-only.ts) is not an object: it reads as absent everywhere. */
 
-const notFound = (operation: string) =>
+export const notFound = (operation: string) =>
   new AppError('OBJECT_NOT_FOUND', 'Object not found', { backend: { operation, code: 'NoSuchKey' } });
 
 export async function headObject(context: S3Context, key: string): Promise<ObjectInfo> {
