@@ -10,11 +10,11 @@ import {
   appendResumable,
   beginResumable,
   type ResumableState,
-  type ResumableUpload,
   resumableState,
   STATE_PREFIX,
   terminateResumable,
 } from '../../src/storage/drivers/s3/resumable.ts';
+import type { ResumableUpload } from '../../src/storage/resumable/store.ts';
 import { newWriteId } from '../../src/storage/resumable/upload-id.ts';
 import { contents } from '../support/backend.ts';
 import { sha256 } from '../support/payloads.ts';
@@ -124,7 +124,7 @@ describe('resumable uploads on S3', () => {
   it('a body past Upload-Length is refused and nothing of it is kept', async () => {
     const upload = await newUpload(3 * MiB);
     await patch(upload, randomBytes(MiB));
-    await expect(patch(upload, randomBytes(3 * MiB))).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(patch(upload, randomBytes(3 * MiB))).rejects.toMatchObject({ code: 'UPLOAD_PAST_LENGTH' });
     expect((await openState(upload)).offset).toBe(MiB);
   });
 

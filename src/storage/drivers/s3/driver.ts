@@ -10,6 +10,7 @@ import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
 import { getObject, headObject, listObjects } from './read.ts';
+import { s3ResumableStore } from './resumable.ts';
 import { buildPublicUrl, presignGet } from './urls.ts';
 
 export interface S3DriverOptions {
@@ -57,6 +58,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   return {
     kind: 's3',
+    resumable: s3ResumableStore(context),
     partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
       // Once the probe found that the server does not enforce the conditions, a create-only write

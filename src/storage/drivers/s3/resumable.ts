@@ -11,7 +11,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
-import type { ObjectInfo, ObjectMetadata } from '../../driver.ts';
+import type { ObjectInfo } from '../../driver.ts';
+import type { AppendInput, AppendResult, ResumableStore, ResumableUpload } from '../../resumable/store.ts';
 import { openBody } from './body.ts';
 import type { S3Context } from './context.ts';
 import { abortUploadsOf, type Reservation, release, reserve } from './create-only.ts';
@@ -32,15 +33,6 @@ const tailPrefix = (key: string) => `${STATE_PREFIX}${key}/tail-`;
 const tailKey = (key: string, part: number) => `${tailPrefix(key)}${String(part).padStart(5, '0')}`;
 /** A reservation outlives the upload's expiry by this much, so it is never taken over while it runs. */
 const RESERVATION_MARGIN_SECONDS = 3600;
-
-/** What is fixed for an upload (from its id). */
-export interface ResumableUpload {
-  key: string;
-  writeId: string;
-  length: number;
-  partSize: number;
-  expiresAt: number;
-}
 
 export type ResumableState =
   | { status: 'gone' }
@@ -102,30 +94,31 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
   };
 }
 
-export interface AppendInput {
-  upload: ResumableUpload;
-  state: Extract<ResumableState, { status: 'open' }>;
-  body: Readable;
-  /** The request's part buffer: at least `upload.partSize` bytes (or `upload.length`, if less). */
-  buffer: Buffer;
-  /**
-   * The object's metadata, decided from its first bytes (sniffing) when the multipart upload is
-   * created; a rejection (a refused type) stops the append before anything of this part is stored.
-   */
-  describe: (head: Buffer) => Promise<ObjectMetadata>;
-  signal?: AbortSignal;
+type OpenS3Upload = Extract<ResumableState, { status: 'open' }>;
+
+/** The S3 driver's resumable port (src/storage/resumable/store.ts). */
+export function s3ResumableStore(context: S3Context): ResumableStore {
+  return {
+    partSize: (length) => Math.max(context.profile.partSize, Math.ceil(length / S3_MAX_PARTS)),
+    begin: (upload) => beginResumable(context, upload),
+    progress: (upload) => resumableState(context, upload),
+    // The state given back is the one progress() answered (its status says so).
+    append: (input) => appendResumable(context, input as AppendInput<OpenS3Upload>),
+    terminate: (_upload, state) => terminateResumable(context, state as OpenS3Upload),
+  };
 }
 
-export type AppendResult =
-  | { offset: number; finished?: undefined }
-  | { offset: number; finished: { etag: string } };
+const S3_MAX_PARTS = 10_000;
 
 /**
  * Appends one PATCH body at the state's offset: the tail (if any) and the body fill the part buffer,
  * each full buffer becomes the next part, what is left becomes the next tail; the part that reaches
  * Upload-Length completes the upload. A body past Upload-Length is refused before it is stored.
  */
-export async function appendResumable(context: S3Context, input: AppendInput): Promise<AppendResult> {
+export async function appendResumable(
+  context: S3Context,
+  input: AppendInput<OpenS3Upload>,
+): Promise<AppendResult> {
   const { upload, state, buffer, signal } = input;
   const { bucket, client } = context;
   if (buffer.length < Math.min(upload.partSize, upload.length))
@@ -201,10 +194,7 @@ export async function appendResumable(context: S3Context, input: AppendInput): P
 }
 
 /** Termination: the multipart upload, the tails and the reservation go; later requests find it gone. */
-export async function terminateResumable(
-  context: S3Context,
-  state: Extract<ResumableState, { status: 'open' }>,
-): Promise<void> {
+export async function terminateResumable(context: S3Context, state: OpenS3Upload): Promise<void> {
   const key = state.reservation.key;
   try {
     await abortUploadsOf(context, key);
@@ -216,7 +206,9 @@ export async function terminateResumable(
 }
 
 const pastLength = (length: number) =>
-  new AppError('BAD_REQUEST', 'The body goes past Upload-Length', { details: { uploadLength: length } });
+  new AppError('UPLOAD_PAST_LENGTH', 'The body goes past Upload-Length', {
+    details: { uploadLength: length },
+  });
 
 function withWriteId<T extends { Metadata?: Record<string, string> | undefined }>(
   params: T,
