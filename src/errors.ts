@@ -74,12 +74,13 @@ export const errorMeanings: Record<ErrorCode, string> = {
   OBJECT_NOT_FOUND: 'No object under that key.',
   UPLOAD_NOT_FOUND:
     'No resumable upload with this id: never created, terminated, or not one the caller may touch.',
-  UPLOAD_PAST_LENGTH: 'The PATCH body goes past the upload\'s `Upload-Length`; nothing of it was kept.',
+  UPLOAD_PAST_LENGTH: "The PATCH body goes past the upload's `Upload-Length`; nothing of it was kept.",
   UPLOAD_OFFSET_MISMATCH:
     "`Upload-Offset` is not the upload's offset (HEAD the upload for it; `details.offset` has it too).",
   UPLOAD_EXPIRED: 'The resumable upload is past its `Upload-Expires`; create a new one.',
   UPLOAD_FINISHED: 'The resumable upload is complete; GET its URL for the stored object.',
-  TUS_VERSION_UNSUPPORTED: '`Tus-Resumable` is missing or names a version other than 1.0.0 (see `Tus-Version`).',
+  TUS_VERSION_UNSUPPORTED:
+    '`Tus-Resumable` is missing or names a version other than 1.0.0 (see `Tus-Version`).',
   UPLOAD_LOCKED:
     'Another request is writing to this upload, or its state could not be read just now; retry after `Retry-After`.',
   METHOD_NOT_ALLOWED: 'The route exists, but not with this method.',

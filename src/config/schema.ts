@@ -334,7 +334,7 @@ export const configSchema = z
           .min(32, 'must be at least 32 characters')
           .optional()
           .describe(
-            'HMAC secret (32+ characters) that signs resumable (tus) upload ids; instances that continue each other\'s uploads need the same one. When unset: derived from the local link-signing secret, else random per process.',
+            "HMAC secret (32+ characters) that signs resumable (tus) upload ids; instances that continue each other's uploads need the same one. When unset: derived from the local link-signing secret, else random per process.",
           ),
         expiry: duration('24h').describe(
           'How long a resumable upload may take from its creation (`Upload-Expires`); past it, it answers 410 and its state is removed.',

@@ -19,7 +19,7 @@ import { type WriteSink, writeOutcome } from './writes.ts';
  */
 
 /** file-type reads at most this much to recognise a format (its default sample size). */
-const SNIFF_BYTES = 4100;
+export const SNIFF_BYTES = 4100;
 
 /** Formats file-type recognises from binary signatures; its text heuristics (XML, vCard…) are not proof. */
 const sniffable: ReadonlySet<string> = new Set(
