@@ -25,6 +25,13 @@ const stowage = useStowage({
   }),
   config: { resumable: { secret: 'a-resumable-secret-of-at-least-32-chars' } },
 });
+// A second instance on the first one's bucket, with the same secret: no state shared but S3.
+const other = useStowage({
+  storages: () => ({
+    tus: { driver: 's3', bucket: stowage.buckets.tus ?? '', partSize: '5MiB', maxFileSize: '64MiB' },
+  }),
+  config: { resumable: { secret: 'a-resumable-secret-of-at-least-32-chars' } },
+});
 const TUS = { 'tus-resumable': '1.0.0' };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -216,5 +223,61 @@ describe('tus-js-client (Node) on S3', () => {
     expect(resumed[0]).toBeGreaterThanOrEqual(3 * MiB);
     const got = await fetch(firstUrl);
     expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(data));
+  });
+
+  it('resumes on another instance (same bucket, same secret): it continues from the offset in S3', async () => {
+    const data = png(8 * MiB);
+    const location =
+      (await create('tus', data.length, `filetype ${b64('image/png')}`)).headers.get('location') ?? '';
+    expect((await patch(location, 0, data.subarray(0, 3 * MiB))).status).toBe(204);
+    const elsewhere = location.replace(stowage.url, other.url);
+    const upload = await tusUpload(data, {
+      uploadUrl: elsewhere,
+      chunkSize: 2 * MiB,
+      endpoint: `${other.url}/v1/storages/tus/uploads`,
+    });
+    expect(upload.url).toBe(elsewhere);
+    const got = await fetch(location);
+    expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(data));
+  });
+
+  it('a second PATCH while one is running: 423 at once; the first one finishes its chunk', async () => {
+    const data = pdf(2 * MiB);
+    const location = (await create('tus', data.length)).headers.get('location') ?? '';
+    let finish: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let sent: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(data.subarray(0, MiB));
+        sent();
+        await held;
+        controller.close();
+      },
+    });
+    const first = fetch(location, {
+      method: 'PATCH',
+      headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: slow,
+      duplex: 'half',
+    } as RequestInit);
+    await started;
+    // The lease is taken before the body is read: give the first request its turn at S3.
+    let second: Response | undefined;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      second = await patch(location, 0, Buffer.alloc(0)); // harmless if it comes first
+      if (second.status === 423) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect([second?.status, second && (await errorCode(second))]).toEqual([423, 'UPLOAD_LOCKED']);
+    finish();
+    const answer = await first;
+    expect([answer.status, answer.headers.get('upload-offset')]).toEqual([204, String(MiB)]);
+    expect((await patch(location, MiB, data.subarray(MiB))).status).toBe(200);
   });
 });

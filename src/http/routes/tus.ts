@@ -171,6 +171,17 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
     const declared = Number(request.headers['content-length']);
     if (Number.isSafeInteger(declared) && offset + declared > found.ticket.length)
       throw pastLength(found.ticket.length);
+    const lease = await found.store.lease(found.upload).catch(unsure);
+    let receipt: Awaited<ReturnType<typeof append>>;
+    try {
+      receipt = await appendLeased(request, reply, found, offset);
+    } finally {
+      // Before the answer: a client's next PATCH follows it at once.
+      await lease.release();
+    }
+    return receipt ? reply.code(200).send(receipt) : emptyReply(reply.code(204));
+  };
+  const appendLeased = async (request: FastifyRequest, reply: FastifyReply, found: Found, offset: number) => {
     const progress = await found.store.progress(found.upload).catch(unsure);
     if (progress.status === 'gone') throw uploadNotFound();
     if (progress.status === 'finished') throw finished();
@@ -180,8 +191,7 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
         headers: { 'upload-offset': String(progress.offset) },
       });
     }
-    const receipt = await append(request, reply, found, progress);
-    return receipt ? reply.code(200).send(receipt) : emptyReply(reply.code(204));
+    return append(request, reply, found, progress);
   };
   const patchSchema = {
     params: uploadParams,

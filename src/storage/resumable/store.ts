@@ -49,6 +49,11 @@ export interface ResumableStore {
   partSize(length: number): number;
   /** Claims the final key (create-only) for the upload's whole life. */
   begin(upload: ResumableUpload): Promise<void>;
+  /**
+   * Refuses (UPLOAD_LOCKED, 423) while another request appends to the upload. Only makes a second
+   * PATCH fail fast: correctness never depends on it.
+   */
+  lease(upload: ResumableUpload): Promise<{ release(): Promise<void> }>;
   progress(upload: ResumableUpload): Promise<UploadProgress>;
   append(input: AppendInput): Promise<AppendResult>;
   /** Removes everything of an open upload; later requests find it gone. */

@@ -17,6 +17,7 @@ import { openBody } from './body.ts';
 import type { S3Context } from './context.ts';
 import { abortUploadsOf, type Reservation, release, reserve } from './create-only.ts';
 import { isNotFound, toAppError } from './errors.ts';
+import { takeLease } from './lease.ts';
 import { isReservation, metaKeys, toObjectInfo } from './metadata.ts';
 import { encryptionParams, objectParams } from './params.ts';
 import { PartWriter } from './part-writer.ts';
@@ -29,7 +30,8 @@ import { PartWriter } from './part-writer.ts';
  * storage prefix but the empty one.
  */
 export const STATE_PREFIX = '.stowage-resumable/';
-const tailPrefix = (key: string) => `${STATE_PREFIX}${key}/tail-`;
+const statePrefix = (key: string) => `${STATE_PREFIX}${key}/`;
+const tailPrefix = (key: string) => `${statePrefix(key)}tail-`;
 const tailKey = (key: string, part: number) => `${tailPrefix(key)}${String(part).padStart(5, '0')}`;
 /** A reservation outlives the upload's expiry by this much, so it is never taken over while it runs. */
 const RESERVATION_MARGIN_SECONDS = 3600;
@@ -101,6 +103,8 @@ export function s3ResumableStore(context: S3Context): ResumableStore {
   return {
     partSize: (length) => Math.max(context.profile.partSize, Math.ceil(length / S3_MAX_PARTS)),
     begin: (upload) => beginResumable(context, upload),
+    lease: (upload) =>
+      takeLease(context, `${statePrefix(upload.key)}lease`, context.connection.requestTimeout),
     progress: (upload) => resumableState(context, upload),
     // The state given back is the one progress() answered (its status says so).
     append: (input) => appendResumable(context, input as AppendInput<OpenS3Upload>),
@@ -296,9 +300,18 @@ async function readTail(context: S3Context, key: string, buffer: Buffer): Promis
   return filled;
 }
 
+/** Tails and the lease: everything under the upload's state prefix. */
 async function removeTails(context: S3Context, key: string): Promise<void> {
-  const tails = await listTails(context, key);
-  await Promise.all(tails.map((one) => deleteQuietly(context, one.key)));
+  const listed = await context.client
+    .send(new ListObjectsV2Command({ Bucket: context.bucket, Prefix: statePrefix(key) }))
+    .catch((error: unknown) => {
+      throw toAppError(error, { operation: 'ListObjectsV2' });
+    });
+  await Promise.all(
+    (listed.Contents ?? []).flatMap((one) =>
+      one.Key === undefined ? [] : [deleteQuietly(context, one.Key)],
+    ),
+  );
 }
 
 /** Best effort: a tail left behind is ignored by every later request and expires by lifecycle rule. */
