@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -19,6 +20,7 @@ import { listRoutes } from './http/routes/list.ts';
 import { objectRoutes } from './http/routes/objects.ts';
 import { putRoutes } from './http/routes/put.ts';
 import { storageRoutes } from './http/routes/storages.ts';
+import { tusRoutes } from './http/routes/tus.ts';
 import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
@@ -26,6 +28,7 @@ import { createMetrics, instrumentStorages, observePartPool } from './metrics.ts
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import type { PartPool } from './storage/part-pool.ts';
 import { closeStorages } from './storage/registry.ts';
+import { keyFor } from './storage/resumable/upload-id.ts';
 import type { Storage } from './storage/storage.ts';
 
 export interface AppDependencies {
@@ -40,6 +43,11 @@ export interface AppDependencies {
    * here when `uploads` is not given: one budget for first buffers and borrowed ones alike.
    */
   pool?: PartPool;
+  /**
+   * The secret resumable upload ids are signed with when `resumable.secret` is unset: the process
+   * passes the kept local link secret (under its own label, upload-id.ts); else one per process.
+   */
+  resumableSecret?: string;
 }
 
 /**
@@ -98,6 +106,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);
   await app.register(putRoutes, context);
+  await app.register(tusRoutes, {
+    ...context,
+    uploadIdKey: keyFor(config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex')),
+    expirySeconds: config.resumable.expiry,
+  });
   await app.register(objectRoutes, context);
   await app.register(listRoutes, context);
   await app.register(urlRoutes, context);

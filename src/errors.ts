@@ -6,6 +6,7 @@
 
 export const errorCatalogue = {
   BAD_REQUEST: 400,
+  UPLOAD_PAST_LENGTH: 400,
   VALIDATION_FAILED: 400,
   INVALID_KEY: 400,
   INVALID_MULTIPART: 400,
@@ -18,10 +19,15 @@ export const errorCatalogue = {
   NOT_FOUND: 404,
   STORAGE_NOT_FOUND: 404,
   OBJECT_NOT_FOUND: 404,
+  UPLOAD_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   OBJECT_EXISTS: 409,
   WRITE_CONFLICT: 409,
+  UPLOAD_OFFSET_MISMATCH: 409,
+  UPLOAD_EXPIRED: 410,
+  UPLOAD_FINISHED: 410,
+  TUS_VERSION_UNSUPPORTED: 412,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_FILES: 413,
@@ -29,6 +35,7 @@ export const errorCatalogue = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   CONTENT_TYPE_MISMATCH: 415,
   RANGE_NOT_SATISFIABLE: 416,
+  UPLOAD_LOCKED: 423,
   TOO_MANY_REQUESTS: 429,
   HEADERS_TOO_LARGE: 431,
   CLIENT_CLOSED_REQUEST: 499,
@@ -65,6 +72,17 @@ export const errorMeanings: Record<ErrorCode, string> = {
   NOT_FOUND: 'No such route, or nothing the caller may see there.',
   STORAGE_NOT_FOUND: 'No storage of that name (or none the caller has a grant on).',
   OBJECT_NOT_FOUND: 'No object under that key.',
+  UPLOAD_NOT_FOUND:
+    'No resumable upload with this id: never created, terminated, or not one the caller may touch.',
+  UPLOAD_PAST_LENGTH: "The PATCH body goes past the upload's `Upload-Length`; nothing of it was kept.",
+  UPLOAD_OFFSET_MISMATCH:
+    "`Upload-Offset` is not the upload's offset (HEAD the upload for it; `details.offset` has it too).",
+  UPLOAD_EXPIRED: 'The resumable upload is past its `Upload-Expires`; create a new one.',
+  UPLOAD_FINISHED: 'The resumable upload is complete; GET its URL for the stored object.',
+  TUS_VERSION_UNSUPPORTED:
+    '`Tus-Resumable` is missing or names a version other than 1.0.0 (see `Tus-Version`).',
+  UPLOAD_LOCKED:
+    'Another request is writing to this upload, or its state could not be read just now; retry after `Retry-After`.',
   METHOD_NOT_ALLOWED: 'The route exists, but not with this method.',
   REQUEST_TIMEOUT: 'The upload ran past `server.requestTimeout` and was aborted; nothing was stored.',
   OBJECT_EXISTS: 'The storage is create-only and the key is taken; the stored object is untouched.',

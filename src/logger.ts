@@ -67,6 +67,7 @@ export function loggerOptions(
         '*.credentials',
         '*.secretAccessKey',
         '*.signingSecret',
+        'resumable.secret',
       ],
       censor: '[REDACTED]',
     },

@@ -201,6 +201,7 @@ export function instrumentDriver(storage: string, driver: StorageDriver, metrics
     publicUrl: (key) => driver.publicUrl(key),
     check: () => observe('check', () => driver.check()),
     close: () => driver.close(),
+    ...(driver.resumable !== undefined && { resumable: driver.resumable }),
   };
 }
 

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       pretty: process.stdout.isTTY === true && prettyAvailable(),
     }),
     uploads,
+    ...(secret !== undefined && { resumableSecret: secret.secret }),
   });
 
   if (!configPath) {

@@ -327,6 +327,22 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Bounds on concurrent uploads.'),
+    resumable: z
+      .object({
+        secret: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .optional()
+          .describe(
+            "HMAC secret (32+ characters) that signs resumable (tus) upload ids; instances that continue each other's uploads need the same one. When unset: derived from the local link-signing secret, else random per process.",
+          ),
+        expiry: duration('24h').describe(
+          'How long a resumable upload may take from its creation (`Upload-Expires`); past it, it answers 410 and its state is removed.',
+        ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Resumable uploads (tus 1.0) at /v1/storages/{storage}/uploads.'),
     local: z
       .object({
         root: z

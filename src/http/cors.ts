@@ -6,7 +6,8 @@ import type { CorsConfig } from '../config/auth-schema.ts';
 /**
  * Browser access per config, with @fastify/cors: only the listed origins, preflights for multipart
  * POST, PUT and ranged GET, and the response headers a frontend needs to read (ETag for caching and
- * conditional requests, Content-Range for resumable downloads, Content-Disposition for filenames).
+ * conditional requests, Content-Range for resumable downloads, Content-Disposition for filenames), and
+ * the tus headers resumable uploads send and read (Location, Upload-*, Tus-*).
  */
 /** @fastify/cors's origin callback over the shared matcher (an allowed origin is echoed back). */
 function allowedBy(
@@ -20,7 +21,7 @@ export async function registerCors(app: FastifyInstance, config: CorsConfig): Pr
   await app.register(cors, {
     origin: config.origins.includes('*') ? '*' : allowedBy(config),
     credentials: config.credentials,
-    methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
+    methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: [
       'Authorization',
       'Content-Type',
@@ -30,6 +31,14 @@ export async function registerCors(app: FastifyInstance, config: CorsConfig): Pr
       'If-Range',
       'X-Api-Key',
       'X-Request-Id',
+      // tus (resumable uploads)
+      'Tus-Resumable',
+      'Upload-Length',
+      'Upload-Offset',
+      'Upload-Metadata',
+      'Upload-Defer-Length',
+      'Upload-Concat',
+      'X-HTTP-Method-Override',
     ],
     exposedHeaders: [
       'ETag',
@@ -40,6 +49,14 @@ export async function registerCors(app: FastifyInstance, config: CorsConfig): Pr
       'Accept-Ranges',
       'X-Request-Id',
       'X-Checksum-Sha256',
+      'Upload-Offset',
+      'Upload-Length',
+      'Upload-Expires',
+      'Upload-Metadata',
+      'Tus-Version',
+      'Tus-Resumable',
+      'Tus-Extension',
+      'Tus-Max-Size',
     ],
     maxAge: config.maxAge,
     strictPreflight: true,

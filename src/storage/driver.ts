@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ResumableStore } from './resumable/store.ts';
 
 /**
  * The storage port: what Stowage needs from a backend, nothing more. One implementation per backend
@@ -141,4 +142,6 @@ export interface StorageDriver {
   check(): Promise<void>;
   /** Releases sockets and timers. */
   close(): Promise<void>;
+  /** Resumable (tus) uploads, when the driver offers them (src/storage/resumable/store.ts). */
+  readonly resumable?: ResumableStore;
 }

@@ -19,7 +19,7 @@ import { type WriteSink, writeOutcome } from './writes.ts';
  */
 
 /** file-type reads at most this much to recognise a format (its default sample size). */
-const SNIFF_BYTES = 4100;
+export const SNIFF_BYTES = 4100;
 
 /** Formats file-type recognises from binary signatures; its text heuristics (XML, vCard…) are not proof. */
 const sniffable: ReadonlySet<string> = new Set(
@@ -74,24 +74,12 @@ export async function storeObject(
     // 'close' already; listening for them now would wait forever. Its own error says what happened.
     if (file.body.destroyed) throw file.body.errored ?? prematureClose();
     const { head, body } = await peek(file.body, SNIFF_BYTES);
-    const sniffed = head.length > 0 ? await fileTypeFromBuffer(head) : undefined;
-    const contentType = resolveContentType({
-      declared: file.declaredType,
-      sniffed,
-      sniffable,
-      allowed: profile.allowedTypes,
-    });
     const originalName = sanitizeFilename(file.filename);
+    const { contentType, extension } = await identify(profile, head, file.declaredType);
     const key =
       file.key ??
-      `${file.keyPrefix ?? ''}${generateKey(chooseExtension(sniffed?.ext, contentType, originalName))}`;
-    const dispositionType = isSafeInline(contentType) ? profile.contentDisposition : 'attachment';
-    const metadata: ObjectMetadata = {
-      contentType,
-      contentDisposition: dispositionHeader(originalName ?? basename(key), dispositionType),
-      ...(profile.cacheControl !== undefined && { cacheControl: profile.cacheControl }),
-      ...(originalName !== undefined && { originalName }),
-    };
+      `${file.keyPrefix ?? ''}${generateKey(chooseExtension(extension, contentType, originalName))}`;
+    const metadata = objectMetadata(profile, contentType, originalName, key);
 
     const meter = new Meter(profile.maxFileSize);
     // The pipeline carries a client abort or a size-limit error from either side to the other; the
@@ -126,6 +114,41 @@ export async function storeObject(
     report?.({ outcome: writeOutcome(error), seconds: seconds(), bytes: 0 });
     throw asClientAbort(error);
   }
+}
+
+/**
+ * The stored type from the first bytes (up to SNIFF_BYTES are looked at) and the declared type;
+ * rejects with 415 when the storage's allowedTypes refuse it. `extension`: the sniffed format's.
+ */
+export async function identify(
+  profile: Storage['profile'],
+  head: Buffer,
+  declaredType: string | undefined,
+): Promise<{ contentType: string; extension: string | undefined }> {
+  const sniffed = head.length > 0 ? await fileTypeFromBuffer(head.subarray(0, SNIFF_BYTES)) : undefined;
+  const contentType = resolveContentType({
+    declared: declaredType,
+    sniffed,
+    sniffable,
+    allowed: profile.allowedTypes,
+  });
+  return { contentType, extension: sniffed?.ext };
+}
+
+/** What is stored with an object of this type and (sanitised) name, as every upload path does it. */
+export function objectMetadata(
+  profile: Storage['profile'],
+  contentType: string,
+  originalName: string | undefined,
+  key: string,
+): ObjectMetadata {
+  const dispositionType = isSafeInline(contentType) ? profile.contentDisposition : 'attachment';
+  return {
+    contentType,
+    contentDisposition: dispositionHeader(originalName ?? basename(key), dispositionType),
+    ...(profile.cacheControl !== undefined && { cacheControl: profile.cacheControl }),
+    ...(originalName !== undefined && { originalName }),
+  };
 }
 
 const prematureClose = () =>

@@ -12,6 +12,7 @@ import { partBufferSize, putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
 import { createQuickHead, quickHeadObject } from './quick-head.ts';
 import { getObject, listObjects } from './read.ts';
+import { s3ResumableStore } from './resumable.ts';
 import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
 
 export interface S3DriverOptions {
@@ -71,6 +72,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   return {
     kind: 's3',
+    resumable: s3ResumableStore(context),
     partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
       // Once the probe found that the server does not enforce the conditions, a create-only write

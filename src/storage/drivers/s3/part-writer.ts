@@ -39,7 +39,13 @@ export class PartWriter {
   private constructor(
     context: S3Context,
     key: string,
-    state: { writeId?: string; ifMatch?: string; reservation?: Reservation; uploadId?: string },
+    state: {
+      writeId?: string;
+      ifMatch?: string;
+      reservation?: Reservation;
+      uploadId?: string;
+      parts?: CompletedPart[];
+    },
   ) {
     this.#context = context;
     this.#key = key;
@@ -47,6 +53,19 @@ export class PartWriter {
     this.#ifMatch = state.ifMatch;
     this.#reservation = state.reservation;
     this.#uploadId = state.uploadId;
+    if (state.parts) this.#parts.push(...state.parts);
+  }
+
+  /**
+   * A writer for a multipart upload begun earlier, maybe by another instance (resumable uploads,
+   * src/storage/drivers/s3/resumable.ts): its id, the reservation it replaces, the parts S3 has.
+   */
+  static resume(
+    context: S3Context,
+    key: string,
+    state: { writeId: string; reservation: Reservation; uploadId: string; parts: CompletedPart[] },
+  ): PartWriter {
+    return new PartWriter(context, key, state);
   }
 
   /**
@@ -56,13 +75,20 @@ export class PartWriter {
   static async begin(
     context: S3Context,
     params: PutObjectCommandInput,
-    options: { writeId?: string | undefined; ifMatch?: string | undefined; signal?: AbortSignal | undefined },
+    options: {
+      writeId?: string | undefined;
+      ifMatch?: string | undefined;
+      signal?: AbortSignal | undefined;
+      /** The key is reserved already (a resumable upload reserves it at creation). */
+      reserved?: Reservation | undefined;
+    },
   ): Promise<PartWriter> {
     const key = params.Key as string;
-    const { writeId, ifMatch, signal } = options;
-    let reservation: Reservation | undefined;
+    const { writeId, ifMatch, signal, reserved } = options;
+    let reservation: Reservation | undefined = reserved;
     try {
-      reservation = writeId !== undefined ? await reserve(context, key, writeId) : undefined;
+      if (writeId !== undefined && reservation === undefined)
+        reservation = await reserve(context, key, writeId);
     } catch (error) {
       // A reservation that lands late would hold the key for its whole TTL.
       if (writeId !== undefined && outcomeUnknown(error)) void retractLateWrite(context, key, writeId);
@@ -85,6 +111,9 @@ export class PartWriter {
       const failure = signal?.aborted
         ? signal.reason
         : toAppError(error, { operation: 'CreateMultipartUpload', createOnly: writeId !== undefined });
+      // A reservation made earlier is the resumable upload's own: it outlives this request, and an
+      // upload created without our hearing of it is found (and used) by the next request.
+      if (reserved !== undefined) throw failure;
       const unknown = outcomeUnknown(failure);
       // The upload's id was lost with the answer: cleanUpUpload finds it under the reserved key.
       await settle(
