@@ -76,6 +76,13 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
 }
 
 /** Throws INVALID_KEY unless `key` is a safe caller-chosen key; returns it unchanged. */
+/**
+ * Where an S3 storage keeps the state of resumable uploads (tails, leases: drivers/s3/resumable.ts), at
+ * the bucket's root. Only a storage with an empty prefix could reach it, so no client key may start
+ * with it and listings leave it out.
+ */
+export const RESUMABLE_STATE_PREFIX = '.stowage-resumable/';
+
 export function validateKey(key: string): string {
   const problem = keyProblem(key);
   if (problem) throw new AppError('INVALID_KEY', `invalid object key: ${problem}`);
@@ -91,6 +98,8 @@ function keyProblem(key: string): string | undefined {
   if (key.includes('\\')) return 'it contains a backslash';
   if (key.startsWith('/')) return 'it starts with "/"';
   if (key.endsWith('/')) return 'it ends with "/"';
+  if (`${key}/`.startsWith(RESUMABLE_STATE_PREFIX))
+    return `"${RESUMABLE_STATE_PREFIX}" is reserved for Stowage`;
   const segments = key.split('/');
   if (segments.some((segment) => segment === '')) return 'it contains an empty segment ("//")';
   if (segments.some((segment) => segment === '.' || segment === '..'))

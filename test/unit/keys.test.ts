@@ -94,6 +94,13 @@ describe('caller-chosen keys', () => {
     expect(rejects('x'.repeat(1024))).toBe(false);
   });
 
+  it("refuses the resumable uploads' state area, which an empty-prefix storage would otherwise reach", () => {
+    expect(rejects('.stowage-resumable')).toBe(true);
+    expect(rejects('.stowage-resumable/users/1/tail-00001')).toBe(true);
+    expect(rejects('.stowage-resumable-not/x')).toBe(false);
+    expect(rejects('docs/.stowage-resumable/x')).toBe(false);
+  });
+
   it('prefixes may be empty or end with a slash, with the same rules otherwise', () => {
     expect(validatePrefix('')).toBe('');
     expect(validatePrefix('reports/')).toBe('reports/');

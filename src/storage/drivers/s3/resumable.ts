@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { ObjectInfo } from '../../driver.ts';
+import { RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { AppendInput, AppendResult, ResumableStore, ResumableUpload } from '../../resumable/store.ts';
 import { openBody } from './body.ts';
 import type { S3Context } from './context.ts';
@@ -29,7 +30,7 @@ import { PartWriter } from './part-writer.ts';
  * Keys here are backend keys. Tails live under STATE_PREFIX at the bucket's root, outside every
  * storage prefix but the empty one.
  */
-export const STATE_PREFIX = '.stowage-resumable/';
+export const STATE_PREFIX = RESUMABLE_STATE_PREFIX;
 const statePrefix = (key: string) => `${STATE_PREFIX}${key}/`;
 const tailPrefix = (key: string) => `${statePrefix(key)}tail-`;
 const tailKey = (key: string, part: number) => `${tailPrefix(key)}${String(part).padStart(5, '0')}`;
