@@ -57,13 +57,13 @@ const linkOutcome = z.union([
 ]);
 
 /** Bodies of up to 1000 keys of up to 1 KiB each (a key of 1024 UTF-8 bytes, JSON-escaped). */
-const BODY_LIMIT = 2 * 1024 * 1024;
+export const URLS_BODY_LIMIT = 2 * 1024 * 1024;
 
 export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, context) => {
   app.post(
     '/v1/storages/:storage/urls',
     {
-      bodyLimit: BODY_LIMIT,
+      bodyLimit: URLS_BODY_LIMIT,
       schema: {
         summary: 'Get download URLs (presigned for private storages), for one key or many',
         params: storageParams,

@@ -1,3 +1,4 @@
+import { URLS_BODY_LIMIT } from '../../../src/http/routes/urls.ts';
 import { png } from '../../support/payloads.ts';
 import {
   bearer,
@@ -93,7 +94,7 @@ export function desyncCases(target: Target): Case[] {
       'URL request over the JSON limit',
       `POST /v1/storages/${storage}/urls HTTP/1.1`,
       [...auth, ['Content-Type', 'application/json']],
-      Buffer.concat([Buffer.from('{"key":"'), carrying(20 * 1024, 100), Buffer.from('"}')]),
+      Buffer.concat([Buffer.from('{"key":"'), carrying(URLS_BODY_LIMIT + 4096, 100), Buffer.from('"}')]),
       error('PAYLOAD_TOO_LARGE'),
     );
   }

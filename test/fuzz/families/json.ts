@@ -1,3 +1,4 @@
+import { URLS_BODY_LIMIT } from '../../../src/http/routes/urls.ts';
 import { bearer, type Case, type Expectation, error, type Headers, send, type Target } from '../case.ts';
 import { head } from '../wire.ts';
 
@@ -21,13 +22,13 @@ export function jsonCases(target: Target): Case[] {
     };
     const seed = target.seedKey;
     post(
-      '17 KiB of JSON (route limit 16 KiB)',
-      JSON.stringify({ key: seed, filename: 'f'.repeat(17 * 1024) }),
+      'JSON 1 KiB over the route limit (2 MiB: 1000 keys)',
+      JSON.stringify({ key: seed, filename: 'f'.repeat(URLS_BODY_LIMIT + 1024) }),
       error('PAYLOAD_TOO_LARGE'),
     );
     post(
-      '1 MiB of JSON',
-      JSON.stringify({ key: seed, pad: 'p'.repeat(2 ** 20) }),
+      '4 MiB of JSON',
+      JSON.stringify({ key: seed, pad: 'p'.repeat(4 * 2 ** 20) }),
       error('PAYLOAD_TOO_LARGE'),
     );
     post('truncated JSON', '{"key":', error('BAD_REQUEST'));
