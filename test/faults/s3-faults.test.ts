@@ -2,7 +2,7 @@ import { ListPartsCommand } from '@aws-sdk/client-s3';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { contents } from '../support/backend.ts';
 import { listMultipartUploads } from '../support/s3-admin.ts';
-import { slowUpload } from '../support/slow-upload.ts';
+import { type SlowUpload, slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
 import type { ProxyMode } from '../support/tcp-proxy.ts';
 import { useS3Proxy } from '../support/use-s3-proxy.ts';
@@ -83,6 +83,16 @@ async function expectFailure(
   const body = (await response.json()) as { error?: { code: string } };
   expect({ status: response.status, code: body.error?.code }).toEqual(expected);
   expect(ms).toBeLessThan(withinMs);
+}
+
+/** Sends the rest of a slow upload; its answer must be this JSON error, within the deadline. */
+async function expectFinishedAnswer(upload: SlowUpload, expected: { status: number; code: string }) {
+  const { value: answer, ms } = await timed(async () => {
+    upload.finish();
+    return upload.response;
+  });
+  expect({ status: answer.status, code: answer.body.error?.code }).toEqual(expected);
+  expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
 }
 
 /** What Ceph itself holds under `prefix`: objects (reservations included) and multipart uploads. */
@@ -215,12 +225,7 @@ describe.each(failures)('S3 that does "$mode"', ({ mode, status, code, withinMs 
     // A part in S3: Stowage has the upload's id (a test below is about losing it).
     await expect.poll(() => partsIn(midway), { timeout: 10_000 }).toBeGreaterThan(0);
     await proxy.setMode(mode);
-    const { value: answer, ms } = await timed(async () => {
-      upload.finish();
-      return upload.response;
-    });
-    expect({ status: answer.status, code: answer.body.error?.code }).toEqual(expected);
-    expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+    await expectFinishedAnswer(upload, expected);
   });
 
   // Continues the test above: its multipart upload and reservation could not be removed while S3 failed.
@@ -265,12 +270,7 @@ describe.each(failures)(
       const upload = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 16 * MiB);
       await upload.send(7 * MiB);
       await proxy.setMode(mode);
-      const { value: answer, ms } = await timed(async () => {
-        upload.finish();
-        return upload.response;
-      });
-      expect({ status: answer.status, code: answer.body.error?.code }).toEqual(expected);
-      expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      await expectFinishedAnswer(upload, expected);
       await proxy.setMode('pass');
       expect(await eventuallyNothingUnder(prefix, 15_000, 'streamed')).toEqual({ keys: [], leftovers: [] });
       const again = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 6 * MiB);
