@@ -166,7 +166,8 @@ async function sendParts(
         if (lease === undefined) ownFree = true;
         throw error;
       }
-      if (bytes === 0) {
+      // The end of the body, or a part failed while this one was filling: send nothing more.
+      if (bytes === 0 || failure !== undefined) {
         lease?.release();
         if (lease === undefined) ownFree = true;
         break;
