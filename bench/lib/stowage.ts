@@ -4,10 +4,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deployedNodeFlags } from './deployed-flags.ts';
 import type { S3Side } from './s3.ts';
 
 /**
- * Stowage as a child process (`node src/server.ts`), exactly as it is deployed, with one S3 storage
+ * Stowage as a child process (`node <the Dockerfile's flags> src/server.ts`), exactly as it is deployed, with one S3 storage
  * `bench` on the given bucket. Requests carry an API key (the service path). The upload limits are
  * raised so admission control never throttles the benchmark itself (see bench/README.md), unless
  * the scenario (`limits`) or STOWAGE_BENCH_DEFAULT_LIMITS asks for the shipped ones.
@@ -119,7 +120,9 @@ export async function startStowage(s3: S3Side, options: StowageOptions): Promise
   const port = await freePort();
   const logPath = join(dir, 'stowage.log');
   const log = openSync(logPath, 'w');
+  const root = options.root ?? stowageRoot;
   const nodeArgs = [
+    ...deployedNodeFlags(root),
     ...(process.env.STOWAGE_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ...(options.nodeArgs ?? []),
   ];
@@ -128,7 +131,7 @@ export async function startStowage(s3: S3Side, options: StowageOptions): Promise
     ? ['taskset', ['-c', options.cpus, process.execPath, ...args]]
     : [process.execPath, args];
   const child: ChildProcess = spawn(command as string, commandArgs as string[], {
-    cwd: options.root ?? stowageRoot,
+    cwd: root,
     env: {
       ...process.env,
       // STOWAGE_BENCH_ENV="NAME=value …": extra environment for this tree's child only (not "(before)").

@@ -159,10 +159,19 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(steps.findLast((step) => step.op === 'CMD')?.args ?? 'null') as string[];
     expect(cmd).toEqual([
       'node',
+      '--max-semi-space-size=2',
       '--experimental-strip-types',
       '--disable-warning=ExperimentalWarning',
       'src/server.ts',
     ]);
+    // The V8 tuning the image runs with is the one `npm start` runs with (bench/README.md, issue 13).
+    const scripts = (
+      JSON.parse(await readFile(`${root}package.json`, 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    for (const flag of cmd.filter((arg) => arg.startsWith('--max-'))) {
+      expect(scripts.start?.split(' ')).toContain(flag);
+      expect(scripts.dev?.split(' ')).toContain(flag);
+    }
     const copied = steps.filter((step) => step.op === 'COPY').map((step) => step.args);
     expect(copied).toEqual(expect.arrayContaining(['package.json stowage.example.yaml ./', 'src ./src']));
     // No `# syntax=` directive: it makes BuildKit pull a frontend image, so no offline build.
