@@ -1,0 +1,262 @@
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningDemo, startDemo } from '../../demo/server.ts';
+import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
+import { STATE_PREFIX } from '../../src/storage/drivers/s3/resumable.ts';
+import { contents } from '../support/backend.ts';
+import { chromiumFlags, ensureChromium } from '../support/debian-packages.ts';
+import { sha256 } from '../support/payloads.ts';
+import { useStowage } from '../support/stowage.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+
+/**
+ * The demo page (demo/) in headless Chromium, as a user drives it: Uppy's Dashboard with its Tus
+ * plugin and the plain tus-js-client button, unchanged, against Stowage on S3 with the embedded
+ * default's open access and CORS — the page is on its own origin, so every request is a real
+ * cross-origin one. The browser reaches Stowage through a TCP proxy (test/support/tcp-proxy.ts) that
+ * cuts or stalls its connections mid-PATCH. File bytes are made in the page; nothing is written to
+ * disk. The page records what happens in `window.demo.events`.
+ */
+const MiB = 2 ** 20;
+const stowage = useStowage({
+  buckets: ['files', 'images'],
+  storages: (buckets) => ({
+    files: { driver: 's3', bucket: buckets.files ?? '', partSize: '5MiB', maxFileSize: '64MiB' },
+    images: {
+      driver: 's3',
+      bucket: buckets.images ?? '',
+      partSize: '5MiB',
+      maxFileSize: '64MiB',
+      allowedTypes: ['image/png'],
+    },
+  }),
+  // As `npm start` runs it: the demo must work with the quick start's config as it is.
+  config: { auth: embeddedDefaultConfig.auth },
+});
+
+interface Receipt {
+  storage: string;
+  key: string;
+  size: number;
+  contentType: string;
+  originalName?: string;
+}
+/** What the page records (demo/page.js). */
+interface DemoEvent {
+  type: string;
+  client?: 'uppy' | 'tus' | 'page';
+  method?: string;
+  url?: string;
+  offset?: number;
+  status?: number;
+  code?: string;
+  name?: string;
+  sent?: number;
+  object?: Receipt;
+}
+
+let browser: Browser;
+let proxy: TcpProxy;
+let demo: RunningDemo;
+let context: BrowserContext | undefined;
+let pageErrors: string[] = [];
+
+beforeAll(async () => {
+  const { port } = new URL(stowage.url);
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(port) });
+  demo = await startDemo({ host: '127.0.0.1', port: 0, stowageUrl: proxy.url });
+  browser = await chromium.launch({ executablePath: await ensureChromium(), args: chromiumFlags });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.close();
+  await proxy?.close();
+});
+
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+  await proxy.setMode('pass');
+  expect(pageErrors, 'errors thrown in the page').toEqual([]);
+});
+
+/** The demo page in a fresh browser profile (its own localStorage), once it has listed the storages. */
+async function openDemo(query: string): Promise<Page> {
+  context ??= await browser.newContext();
+  pageErrors = [];
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${demo.url}${query}`);
+  await page.evaluate('demo.ready');
+  return page;
+}
+
+const events = (page: Page) => page.evaluate('demo.events') as Promise<DemoEvent[]>;
+/** Waits until the page has recorded an event matching `predicate` (JavaScript over `e`); returns it. */
+async function eventWhere(page: Page, predicate: string): Promise<DemoEvent> {
+  await page.waitForFunction(`demo.events.some((e) => ${predicate})`, undefined, { polling: 50 });
+  return (await page.evaluate(`demo.events.find((e) => ${predicate})`)) as DemoEvent;
+}
+
+/** Makes a file in the page as `window.file`; answers its SHA-256. */
+const makeFile = (page: Page, spec: Record<string, unknown>) =>
+  page.evaluate(
+    `(async () => { window.file = demo.makeFile(${JSON.stringify(spec)}); return demo.digest(window.file); })()`,
+  ) as Promise<string>;
+
+/** The stored object's bytes, read from the bucket itself. */
+const storedSha = async (storage: string, key: string) =>
+  sha256((await stowage.backend(storage).object(key)).body);
+
+/**
+ * Stalls the proxy once the browser sends a PATCH at `offset` (its headers pass, its body is held):
+ * an upload caught mid-request, however fast this machine is.
+ */
+function stallAtPatch(offset: number): Promise<void> {
+  const patch = new RegExp(`PATCH [^\\r\\n]*\\r\\n(?:[^\\r\\n]+\\r\\n)*?upload-offset: ${offset}\\r\\n`, 'i');
+  return new Promise((resolve) => {
+    const stop = proxy.watchUp((data) => {
+      if (!patch.test(data.toString('latin1'))) return;
+      stop();
+      void proxy.setMode('stall'); // takes effect at once, before the rest of the body
+      resolve();
+    });
+  });
+}
+
+/**
+ * Resets every browser connection once `bytes` of one PATCH request went up — the network drops —
+ * and answers how many bytes of that request had gone up by then.
+ */
+function cutPatchAfter(bytes: number): Promise<number> {
+  let patching: number | undefined;
+  let sent = 0;
+  let cutting = false;
+  return new Promise((resolve) => {
+    const stop = proxy.watchUp((data, connection) => {
+      if (patching === undefined && data.toString('latin1', 0, 16).startsWith('PATCH '))
+        patching = connection;
+      if (connection !== patching) return;
+      sent += data.length;
+      if (sent < bytes || cutting) return;
+      cutting = true;
+      // Not from inside the proxy's forwarding of this very chunk.
+      setImmediate(async () => {
+        await proxy.setMode('reset');
+        stop();
+        await proxy.setMode('pass');
+        resolve(sent);
+      });
+    });
+  });
+}
+
+describe('the demo page in headless Chromium', () => {
+  it('Uppy: 50 MiB in one PATCH, the network cut mid-PATCH, resumed from the offset S3 holds, bytes identical', async () => {
+    const page = await openDemo('?storage=files');
+    const sha = await makeFile(page, { name: 'big.bin', type: 'application/octet-stream', size: 50 * MiB });
+    const cut = cutPatchAfter(30 * MiB);
+    await page.evaluate('demo.uppyUpload(window.file)');
+    const sentBeforeCut = await cut;
+    const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'uppy'`);
+    const seen = await events(page);
+    const requests = seen.filter((e) => e.type === 'request');
+    // One upload, created once; after the cut the client asked where it stood and went on from there.
+    expect(requests.filter((e) => e.method === 'POST')).toHaveLength(1);
+    const patches = requests.filter((e) => e.method === 'PATCH');
+    expect(patches[0]?.offset).toBe(0);
+    const resumedAt = patches.at(-1)?.offset ?? 0;
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThan(sentBeforeCut);
+    const heads = seen.filter((e) => e.type === 'response' && e.method === 'HEAD');
+    expect(heads.at(-1)).toMatchObject({ status: 200, offset: resumedAt });
+    expect(stored.object).toMatchObject({ size: 50 * MiB, originalName: 'big.bin' });
+    const key = stored.object?.key ?? '';
+    expect(await storedSha('files', key)).toBe(sha);
+    // Nothing left but the object: no multipart upload, no resumable state.
+    expect(await contents(stowage.backend('files'))).toEqual({ keys: [key], leftovers: [] });
+    expect(await page.locator('#objects').textContent()).toContain('big.bin');
+  });
+
+  it('tus-js-client: pause mid-PATCH, resume: it continues from the offset, bytes identical', async () => {
+    const page = await openDemo(`?storage=files&chunkSize=${2 * MiB}`);
+    const sha = await makeFile(page, { name: 'paused.bin', type: 'application/octet-stream', size: 9 * MiB });
+    const stalled = stallAtPatch(4 * MiB);
+    await page.evaluate('demo.tusStart(window.file)');
+    await stalled;
+    await page.evaluate('demo.tusPause()');
+    await proxy.setMode('pass');
+    const before = (await events(page)).length;
+    await page.evaluate('demo.tusResume()');
+    const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'tus'`);
+    const after = (await events(page)).slice(before).filter((e) => e.type === 'request');
+    // start() again: a HEAD for the offset, then PATCHes from the two chunks the server has.
+    expect(after[0]?.method).toBe('HEAD');
+    expect(after.find((e) => e.method === 'PATCH')?.offset).toBe(4 * MiB);
+    expect(after.some((e) => e.method === 'POST')).toBe(false);
+    expect(await storedSha('files', stored.object?.key ?? '')).toBe(sha);
+  });
+
+  it('tus-js-client: after a page reload, the new page finds the upload by its fingerprint and continues from the offset', async () => {
+    const query = `?storage=files&chunkSize=${2 * MiB}`;
+    // The same seed makes the same bytes, name and lastModified on both pages: the same fingerprint.
+    const spec = { name: 'reloaded.bin', type: 'application/octet-stream', size: 9 * MiB, seed: 14 };
+    const first = await openDemo(query);
+    await makeFile(first, spec);
+    const stalled = stallAtPatch(4 * MiB);
+    await first.evaluate('demo.tusStart(window.file)');
+    await stalled;
+    const uploadUrl = (await events(first)).find((e) => e.method === 'PATCH')?.url;
+    expect(uploadUrl).toMatch(/\/v1\/storages\/files\/uploads\/u1\./);
+    // The reload drops the stalled PATCH; the page's own requests pass again.
+    await first.reload();
+    await proxy.setMode('pass');
+    await first.evaluate('demo.ready');
+    expect(
+      (await events(first)).some((e) => e.type === 'started'),
+      'a fresh page',
+    ).toBe(false);
+    const sha = await makeFile(first, spec);
+    await first.evaluate('demo.tusStart(window.file)');
+    const stored = await eventWhere(first, `e.type === 'stored' && e.client === 'tus'`);
+    const seen = await events(first);
+    expect(seen.find((e) => e.type === 'resuming')?.url).toBe(uploadUrl);
+    const requests = seen.filter((e) => e.type === 'request');
+    expect(requests.some((e) => e.method === 'POST')).toBe(false);
+    expect(requests.find((e) => e.method === 'PATCH')).toMatchObject({ url: uploadUrl, offset: 4 * MiB });
+    expect(await storedSha('files', stored.object?.key ?? '')).toBe(sha);
+  });
+
+  it('Uppy: a non-ASCII filename arrives intact in the stored metadata and on the page', async () => {
+    const name = 'Résumé – 日本.pdf';
+    const page = await openDemo('?storage=files');
+    await makeFile(page, { name, type: 'application/pdf', size: MiB, head: '%PDF-1.7\n' });
+    await page.evaluate('demo.uppyUpload(window.file)');
+    const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'uppy'`);
+    // The receipt is read back from S3's metadata (HeadObject), not echoed from the request.
+    expect(stored.object).toMatchObject({ originalName: name, contentType: 'application/pdf' });
+    const object = await stowage.backend('files').object(stored.object?.key ?? '');
+    expect(object.contentDisposition).toContain(`filename*=UTF-8''${encodeURIComponent(name)}`);
+    expect(await page.locator('#objects').textContent()).toContain(name);
+  });
+
+  it('Uppy: HTML named .png to a PNG-only storage: 415, the upload terminated, nothing stored, the page says so', async () => {
+    const page = await openDemo('?storage=images');
+    const head = '<!doctype html><script>alert(document.domain)</script>';
+    await makeFile(page, { name: 'holiday.png', type: 'image/png', size: 64 * 1024, head });
+    await page.evaluate('demo.uppyUpload(window.file)');
+    const error = await eventWhere(page, `e.type === 'error' && e.client === 'uppy'`);
+    expect(error).toMatchObject({ name: 'holiday.png', status: 415, code: 'CONTENT_TYPE_MISMATCH' });
+    const seen = await events(page);
+    // Refused, not retried: one PATCH, and nothing stored.
+    expect(seen.filter((e) => e.type === 'request' && e.method === 'PATCH')).toHaveLength(1);
+    expect(seen.some((e) => e.type === 'stored')).toBe(false);
+    const uploadUrl = seen.find((e) => e.method === 'PATCH')?.url ?? '';
+    const afterwards = await fetch(uploadUrl, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } });
+    expect(afterwards.status).toBe(404);
+    expect(await contents(stowage.backend('images'))).toEqual({ keys: [], leftovers: [] });
+    expect(await stowage.backend('images').keys(STATE_PREFIX)).toEqual([]);
+    expect(await page.locator('#errors').textContent()).toMatch(/holiday\.png.*415 CONTENT_TYPE_MISMATCH/);
+  });
+});
