@@ -53,6 +53,7 @@ interface DemoEvent {
   name?: string;
   sent?: number;
   object?: Receipt;
+  link?: string;
 }
 
 let browser: Browser;
@@ -238,6 +239,10 @@ describe('the demo page in headless Chromium', () => {
     expect(stored.object).toMatchObject({ originalName: name, contentType: 'application/pdf' });
     const object = await stowage.backend('files').object(stored.object?.key ?? '');
     expect(object.contentDisposition).toContain(`filename*=UTF-8''${encodeURIComponent(name)}`);
+    // The page's link to it (a private storage: a presigned URL) serves it under that name.
+    const linked = await fetch(stored.link ?? '');
+    expect(linked.status).toBe(200);
+    expect(linked.headers.get('content-disposition')).toContain(encodeURIComponent(name));
     expect(await page.locator('#objects').textContent()).toContain(name);
   });
 
