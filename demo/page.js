@@ -24,6 +24,7 @@ const record = (type, detail = {}) => {
   events.push({ type, ...detail });
 };
 const $ = (id) => document.getElementById(id);
+$('target').textContent = stowage;
 const toNumber = (value) =>
   value === null || value === undefined || value === '' ? undefined : Number(value);
 const formatBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`);

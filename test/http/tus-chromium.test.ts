@@ -90,6 +90,9 @@ async function openDemo(query: string): Promise<Page> {
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.goto(`${demo.url}${query}`);
   await page.evaluate('demo.ready');
+  // The service it calls: the demo server's STOWAGE_URL (the proxy here), unless the URL says otherwise.
+  const target = new URLSearchParams(query).get('stowage') ?? proxy.url;
+  expect(await page.locator('#target').textContent()).toBe(target);
   return page;
 }
 
@@ -231,7 +234,8 @@ describe('the demo page in headless Chromium', () => {
 
   it('Uppy: a non-ASCII filename arrives intact in the stored metadata and on the page', async () => {
     const name = 'Résumé – 日本.pdf';
-    const page = await openDemo('?storage=files');
+    // Straight to Stowage, not through the proxy: the page's ?stowage= names the service.
+    const page = await openDemo(`?storage=files&stowage=${encodeURIComponent(stowage.url)}`);
     await makeFile(page, { name, type: 'application/pdf', size: MiB, head: '%PDF-1.7\n' });
     await page.evaluate('demo.uppyUpload(window.file)');
     const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'uppy'`);
