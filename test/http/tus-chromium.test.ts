@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../demo/server.ts';
@@ -15,7 +16,8 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
  * default's open access and CORS — the page is on its own origin, so every request is a real
  * cross-origin one. The browser reaches Stowage through a TCP proxy (test/support/tcp-proxy.ts) that
  * cuts or stalls its connections mid-PATCH. File bytes are made in the page; nothing is written to
- * disk. The page records what happens in `window.demo.events`.
+ * disk. The page records what happens in `window.demo.events`. A second service, with JWTs and CORS
+ * configured, takes the page's `?token=` as a frontend with signed-in users would.
  */
 const MiB = 2 ** 20;
 const stowage = useStowage({
@@ -33,6 +35,28 @@ const stowage = useStowage({
   // As `npm start` runs it: the demo must work with the quick start's config as it is.
   config: { auth: embeddedDefaultConfig.auth },
 });
+
+// A service with end users, as a frontend's backend would run it: JWTs, and CORS for the page's origin.
+const JWT = {
+  secret: 'tus-chromium-secret-tus-chromium-secret-0123',
+  issuer: 'https://idp.test/',
+  audience: 'stowage',
+};
+const secured = useStowage({
+  buckets: ['mine'],
+  storages: (buckets) => ({
+    mine: { driver: 's3', bucket: buckets.mine ?? '', partSize: '5MiB', ownerPrefix: 'users/{sub}/' },
+  }),
+  config: { auth: { jwt: JWT, cors: { origins: ['http://127.0.0.1:*'] } } },
+});
+const userToken = (sub: string) =>
+  new SignJWT({ scope: 'mine:write mine:sign' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer(JWT.issuer)
+    .setAudience(JWT.audience)
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(JWT.secret));
 
 interface Receipt {
   storage: string;
@@ -54,6 +78,7 @@ interface DemoEvent {
   sent?: number;
   object?: Receipt;
   link?: string;
+  uploadUrl?: string;
 }
 
 let browser: Browser;
@@ -267,5 +292,28 @@ describe('the demo page in headless Chromium', () => {
     expect(await contents(stowage.backend('images'))).toEqual({ keys: [], leftovers: [] });
     expect(await stowage.backend('images').keys(STATE_PREFIX)).toEqual([]);
     expect(await page.locator('#errors').textContent()).toMatch(/holiday\.png.*415 CONTENT_TYPE_MISMATCH/);
+  });
+  it("tus-js-client with an end user's token (?token=): Authorization passes CORS, the object lands under the user's prefix", async () => {
+    const token = await userToken('alice');
+    const page = await openDemo(
+      `?stowage=${encodeURIComponent(secured.url)}&storage=mine&token=${encodeURIComponent(token)}&chunkSize=${MiB}`,
+    );
+    const sha = await makeFile(page, { name: 'notes.txt', type: 'text/plain', size: 3 * MiB });
+    await page.evaluate('demo.tusStart(window.file)');
+    const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'tus'`);
+    const key = stored.object?.key ?? '';
+    expect(key).toMatch(/^users\/alice\//);
+    expect(sha256((await secured.backend('mine').object(key)).body)).toBe(sha);
+    // The upload is alice's: without her token it is not there for the caller.
+    const anonymous = await fetch(stored.uploadUrl ?? '', {
+      method: 'HEAD',
+      headers: { 'tus-resumable': '1.0.0' },
+    });
+    expect(anonymous.status).toBe(401);
+    const bob = await fetch(stored.uploadUrl ?? '', {
+      method: 'HEAD',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${await userToken('bob')}` },
+    });
+    expect(bob.status).toBe(404);
   });
 });
