@@ -6,7 +6,9 @@ import { embeddedDefaultConfig } from '../../src/config/defaults.ts';
 import { STATE_PREFIX } from '../../src/storage/drivers/s3/resumable.ts';
 import { contents } from '../support/backend.ts';
 import { chromiumFlags, ensureChromium } from '../support/debian-packages.ts';
+import { events, eventWhere, makeFile } from '../support/demo-page.ts';
 import { sha256 } from '../support/payloads.ts';
+import { cutPatchAfter, stallAtPatch } from '../support/proxy-triggers.ts';
 import { useStowage } from '../support/stowage.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -58,29 +60,6 @@ const userToken = (sub: string) =>
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(JWT.secret));
 
-interface Receipt {
-  storage: string;
-  key: string;
-  size: number;
-  contentType: string;
-  originalName?: string;
-}
-/** What the page records (demo/page.js). */
-interface DemoEvent {
-  type: string;
-  client?: 'uppy' | 'tus' | 'page';
-  method?: string;
-  url?: string;
-  offset?: number;
-  status?: number;
-  code?: string;
-  name?: string;
-  sent?: number;
-  object?: Receipt;
-  link?: string;
-  uploadUrl?: string;
-}
-
 let browser: Browser;
 let proxy: TcpProxy;
 let demo: RunningDemo;
@@ -121,71 +100,15 @@ async function openDemo(query: string): Promise<Page> {
   return page;
 }
 
-const events = (page: Page) => page.evaluate('demo.events') as Promise<DemoEvent[]>;
-/** Waits until the page has recorded an event matching `predicate` (JavaScript over `e`); returns it. */
-async function eventWhere(page: Page, predicate: string): Promise<DemoEvent> {
-  await page.waitForFunction(`demo.events.some((e) => ${predicate})`, undefined, { polling: 50 });
-  return (await page.evaluate(`demo.events.find((e) => ${predicate})`)) as DemoEvent;
-}
-
-/** Makes a file in the page as `window.file`; answers its SHA-256. */
-const makeFile = (page: Page, spec: Record<string, unknown>) =>
-  page.evaluate(
-    `(async () => { window.file = demo.makeFile(${JSON.stringify(spec)}); return demo.digest(window.file); })()`,
-  ) as Promise<string>;
-
 /** The stored object's bytes, read from the bucket itself. */
 const storedSha = async (storage: string, key: string) =>
   sha256((await stowage.backend(storage).object(key)).body);
-
-/**
- * Stalls the proxy once the browser sends a PATCH at `offset` (its headers pass, its body is held):
- * an upload caught mid-request, however fast this machine is.
- */
-function stallAtPatch(offset: number): Promise<void> {
-  const patch = new RegExp(`PATCH [^\\r\\n]*\\r\\n(?:[^\\r\\n]+\\r\\n)*?upload-offset: ${offset}\\r\\n`, 'i');
-  return new Promise((resolve) => {
-    const stop = proxy.watchUp((data) => {
-      if (!patch.test(data.toString('latin1'))) return;
-      stop();
-      void proxy.setMode('stall'); // takes effect at once, before the rest of the body
-      resolve();
-    });
-  });
-}
-
-/**
- * Resets every browser connection once `bytes` of one PATCH request went up — the network drops —
- * and answers how many bytes of that request had gone up by then.
- */
-function cutPatchAfter(bytes: number): Promise<number> {
-  let patching: number | undefined;
-  let sent = 0;
-  let cutting = false;
-  return new Promise((resolve) => {
-    const stop = proxy.watchUp((data, connection) => {
-      if (patching === undefined && data.toString('latin1', 0, 16).startsWith('PATCH '))
-        patching = connection;
-      if (connection !== patching) return;
-      sent += data.length;
-      if (sent < bytes || cutting) return;
-      cutting = true;
-      // Not from inside the proxy's forwarding of this very chunk.
-      setImmediate(async () => {
-        await proxy.setMode('reset');
-        stop();
-        await proxy.setMode('pass');
-        resolve(sent);
-      });
-    });
-  });
-}
 
 describe('the demo page in headless Chromium', () => {
   it('Uppy: 50 MiB in one PATCH, the network cut mid-PATCH, resumed from the offset S3 holds, bytes identical', async () => {
     const page = await openDemo('?storage=files');
     const sha = await makeFile(page, { name: 'big.bin', type: 'application/octet-stream', size: 50 * MiB });
-    const cut = cutPatchAfter(30 * MiB);
+    const cut = cutPatchAfter(proxy, 30 * MiB);
     await page.evaluate('demo.uppyUpload(window.file)');
     const sentBeforeCut = await cut;
     const stored = await eventWhere(page, `e.type === 'stored' && e.client === 'uppy'`);
@@ -211,7 +134,7 @@ describe('the demo page in headless Chromium', () => {
   it('tus-js-client: pause mid-PATCH, resume: it continues from the offset, bytes identical', async () => {
     const page = await openDemo(`?storage=files&chunkSize=${2 * MiB}`);
     const sha = await makeFile(page, { name: 'paused.bin', type: 'application/octet-stream', size: 9 * MiB });
-    const stalled = stallAtPatch(4 * MiB);
+    const stalled = stallAtPatch(proxy, 4 * MiB);
     await page.evaluate('demo.tusStart(window.file)');
     await stalled;
     await page.evaluate('demo.tusPause()');
@@ -233,7 +156,7 @@ describe('the demo page in headless Chromium', () => {
     const spec = { name: 'reloaded.bin', type: 'application/octet-stream', size: 9 * MiB, seed: 14 };
     const first = await openDemo(query);
     await makeFile(first, spec);
-    const stalled = stallAtPatch(4 * MiB);
+    const stalled = stallAtPatch(proxy, 4 * MiB);
     await first.evaluate('demo.tusStart(window.file)');
     await stalled;
     const uploadUrl = (await events(first)).find((e) => e.method === 'PATCH')?.url;
