@@ -3,6 +3,8 @@
 // as the browser gets it, no build step. Every step is recorded in `window.demo.events` ({type, …}),
 // so the browser tests (test/http/tus-chromium.test.ts) observe what a user would see, and drive the
 // same functions the buttons call.
+
+import { digest, makeFile } from '/files.js';
 import { Dashboard, Tus, Uppy } from '/vendor/uppy.min.mjs';
 
 const { tus } = window; // tus-js-client's browser bundle, loaded before this module
@@ -232,34 +234,6 @@ $('tus-start').addEventListener('click', () => {
 });
 $('tus-pause').addEventListener('click', tusPause);
 $('tus-resume').addEventListener('click', tusResume);
-
-/**
- * A file made in the page, so tests write nothing to disk: random bytes, or (with `seed`) the same
- * bytes and lastModified on every page load — the same fingerprint, to resume after a reload.
- * `head` (a binary string) is written first: the magic bytes the server sniffs.
- */
-function makeFile({ name, type, size, head = '', seed }) {
-  const bytes = new Uint8Array(size);
-  if (seed === undefined) {
-    // getRandomValues fills at most 64 KiB per call.
-    for (let at = 0; at < size; at += 65_536) crypto.getRandomValues(bytes.subarray(at, at + 65_536));
-  } else {
-    let x = seed >>> 0 || 1; // xorshift32
-    for (let i = 0; i < size; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      bytes[i] = x & 0xff;
-    }
-  }
-  bytes.set(Uint8Array.from(head, (c) => c.charCodeAt(0)).subarray(0, size));
-  return new File([bytes], name, { type, lastModified: seed ?? Date.now() });
-}
-
-async function digest(blob) {
-  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
-  return Array.from(hash, (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
 
 window.demo = {
   events,

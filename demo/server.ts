@@ -46,6 +46,7 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 /** The only paths served: a fixed map, so no request can name another file. */
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/page.js': { file: here('./page.js'), type: 'text/javascript; charset=utf-8' },
+  '/files.js': { file: here('./files.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uppy.min.mjs': {
     file: fromNodeModules('uppy/dist/uppy.min.mjs'),
     type: 'text/javascript; charset=utf-8',

@@ -155,7 +155,13 @@ async function tryDemo(text: string): Promise<string> {
     if (!(await answers(page, child, 60)))
       throw new Error(`"${text}" did not serve ${page}:\n${output().slice(-4000)}`);
     demoServed.page = await (await fetch(page)).text();
-    for (const asset of ['vendor/uppy.min.mjs', 'vendor/uppy.min.css', 'vendor/tus.min.js', 'page.js'])
+    for (const asset of [
+      'vendor/uppy.min.mjs',
+      'vendor/uppy.min.css',
+      'vendor/tus.min.js',
+      'page.js',
+      'files.js',
+    ])
       demoServed.assets[asset] = (await fetch(`${page}${asset}`)).status;
   } finally {
     if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
@@ -256,6 +262,7 @@ describe('README commands', () => {
       'vendor/uppy.min.css': 200,
       'vendor/tus.min.js': 200,
       'page.js': 200,
+      'files.js': 200,
     });
   });
 
