@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Every entry point (npm start, dev, cli and the `stowage` bin) checks the Node.js version before any
+ * Every entry point (npm start, dev, cli, demo and the `stowage` bin) checks the Node.js version before any
  * TypeScript loads: on an older Node it prints one line naming the version needed and how to get it,
  * and exits 1. Run for real under the system's older Node (/usr/bin/node and its npm, Node 20 on the
  * CI machine), where `--experimental-strip-types` used to die with "node: bad option".
@@ -47,6 +47,7 @@ describe.skipIf(!tooOld)(`under an older Node.js (${OLD_NODE}, ${oldNode})`, () 
   it.each([
     ['the server', ['bin/server.mjs']],
     ['the stowage command', ['bin/stowage.mjs', '--help']],
+    ['the demo page', ['bin/demo.mjs']],
   ])('%s prints one line naming the version needed and exits 1', async (_name, args) => {
     const { code, stdout, stderr } = await outcome(OLD_NODE, args);
     expect(code).toBe(1);
@@ -55,7 +56,7 @@ describe.skipIf(!tooOld)(`under an older Node.js (${OLD_NODE}, ${oldNode})`, () 
     expect(stderr).toMatch(needed);
   });
 
-  it.each([['start'], ['dev'], ['cli', '--', '--help']])(
+  it.each([['start'], ['dev'], ['cli', '--', '--help'], ['demo']])(
     'npm run %s fails with that line, not "bad option"',
     async (...args) => {
       // The older Node and the npm that comes with it first on PATH, as on a machine that has only them.
@@ -108,8 +109,8 @@ describe('the version needed is stated once', () => {
     };
     expect(pkg.engines.node).toBe(`>=${MINIMUM.replace(/\.0$/, '')}`);
     expect(pkg.bin.stowage).toBe('./bin/stowage.mjs');
-    for (const script of ['start', 'dev', 'cli', 'openapi'])
-      expect(pkg.scripts[script], script).toMatch(/ bin\/(server|stowage)\.mjs\b/);
+    for (const script of ['start', 'dev', 'cli', 'openapi', 'demo'])
+      expect(pkg.scripts[script], script).toMatch(/ bin\/(server|stowage|demo)\.mjs\b/);
     const readme = await readFile(`${ROOT}/README.md`, 'utf8');
     expect(readme).toContain(`Needs Node.js ${major}.${minor}+`);
   });

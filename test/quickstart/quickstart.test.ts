@@ -89,36 +89,87 @@ async function stopServer() {
   await exited;
 }
 
+/** A long-running command in the checkout, in its own process group, its output collected. */
+function spawnInCheckout(
+  command: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn('sh', ['-c', command], {
+    cwd: checkout,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+  return { child, output: () => output };
+}
+
+/** Whether `url` answers 2xx before the deadline, polling while the process that should serve it runs. */
+async function answers(url: string, child: ChildProcess, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
 /** A command ending in `npm start`: the service, kept running (the README's "another terminal"). */
 async function startServer(text: string): Promise<string> {
   await stopServer();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn('sh', ['-c', fillPlaceholders(text, { ...values, baseUrl: base })], {
-    cwd: checkout,
-    env: childEnv(port),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  server = { process: child, base, output: () => output };
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    const up = await fetch(`${base}/healthz`)
-      .then((response) => response.ok)
-      .catch(() => false);
-    if (up) return output;
-    if (child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`"${text}" did not come up:\n${output.slice(-4000)}`);
+  const { child, output } = spawnInCheckout(
+    fillPlaceholders(text, { ...values, baseUrl: base }),
+    childEnv(port),
+  );
+  server = { process: child, base, output };
+  if (await answers(`${base}/healthz`, child, 300)) return output();
+  throw new Error(`"${text}" did not come up:\n${output().slice(-4000)}`);
 }
+
+/**
+ * `npm run demo` (the "Try it in a browser" block): the demo page's server, on a free port and
+ * pointed at the running service as `http://127.0.0.1:8080` is; it runs until the page and the
+ * bundles it loads from the fresh checkout's node_modules were fetched, then stops.
+ */
+async function tryDemo(text: string): Promise<string> {
+  const base = server?.base ?? '';
+  const port = await freePort();
+  const page = `http://127.0.0.1:${port}/`;
+  const { child, output } = spawnInCheckout(fillPlaceholders(text, { ...values, baseUrl: base }), {
+    ...childEnv(0),
+    DEMO_PORT: String(port),
+    STOWAGE_URL: base,
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    if (!(await answers(page, child, 60)))
+      throw new Error(`"${text}" did not serve ${page}:\n${output().slice(-4000)}`);
+    demoServed.page = await (await fetch(page)).text();
+    for (const asset of [
+      'vendor/uppy.min.mjs',
+      'vendor/uppy.min.css',
+      'vendor/tus.min.js',
+      'page.js',
+      'files.js',
+    ])
+      demoServed.assets[asset] = (await fetch(`${page}${asset}`)).status;
+  } finally {
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    await exited;
+  }
+  return output();
+}
+const demoServed: { page: string; assets: Record<string, number> } = { page: '', assets: {} };
 
 /** Runs one command in the checkout and keeps what later placeholders need from its output. */
 async function runCommand(text: string): Promise<string> {
@@ -178,7 +229,11 @@ describe('README commands', () => {
         expect(await readFile(join(root, '.ci', 'run'), 'utf8')).toMatch(/^\s*(exec )?npm test\s*$/m);
         continue;
       }
-      const stdout = /\bnpm start\s*(#.*)?$/.test(text) ? await startServer(text) : await runCommand(text);
+      const stdout = /\bnpm start\s*(#.*)?$/.test(text)
+        ? await startServer(text)
+        : /^npm run demo\b/.test(text)
+          ? await tryDemo(text)
+          : await runCommand(text);
       ran.push({ command: text, stdout });
     }
   }, 600_000);
@@ -197,6 +252,18 @@ describe('README commands', () => {
     expect(JSON.parse(at(/\/urls$/).stdout).url).toMatch(/signature=/);
     const download = at(/<the url>/).command.match(/-o (\S+)/)?.[1] ?? '';
     expect((await readFile(join(checkout, download))).equals(report)).toBe(true);
+  });
+
+  it('try it in a browser: the demo page and its bundles, from node_modules, calling the running service', () => {
+    expect(at(/^npm run demo\b/).stdout).toMatch(/^Stowage demo page: http:\/\/127\.0\.0\.1:\d+\/ /m);
+    expect(demoServed.page).toContain(`<meta name="stowage-url" content="${server?.base}" />`);
+    expect(demoServed.assets).toEqual({
+      'vendor/uppy.min.mjs': 200,
+      'vendor/uppy.min.css': 200,
+      'vendor/tus.min.js': 200,
+      'page.js': 200,
+      'files.js': 200,
+    });
   });
 
   it("runs the commands quoted in the text as written, with the S3 command's variables exported", async () => {
