@@ -9,7 +9,7 @@ import { openPool, putObject, requestUrl, requestUrls } from '../lib/http.ts';
 import { closedLoop, median, tightLoop } from '../lib/load.ts';
 import { type CpuUse, ownCpuSeconds, s3ServerPids, startCpuCount } from '../lib/proc.ts';
 import { fixed, type Table } from '../lib/report.ts';
-import { benchConfig, type Stowage } from '../lib/stowage.ts';
+import { benchConfig, type Stowage, startStowage } from '../lib/stowage.ts';
 
 /**
  * Presigned URLs per second on one core. Three levels:
@@ -17,7 +17,8 @@ import { benchConfig, type Stowage } from '../lib/stowage.ts';
  * - Stowage's S3 driver (`presignGet`: credentials, expiry clamp, presigner), in this process;
  * - the URL route (`POST /v1/storages/bench/urls`) over HTTP, one key per request at 16 connections
  *   (and the STOWAGE_BENCH_BEFORE tree's), and in bulk (`{"keys": [...]}`), each link checked with a
- *   HeadObject to S3; per link, the CPU of the Stowage process and of the S3 server.
+ *   HeadObject to S3 — and in bulk against the same storage with `presign.check: none` (no HEAD);
+ *   per link, the CPU of the Stowage process and of the S3 server.
  * A Node process runs JavaScript on one core, so "per core" is requests per CPU-second of the process
  * doing the work; the wall-clock rate of the route also waits on S3 and shares the machine.
  */
@@ -81,6 +82,8 @@ export async function presignScenario(context: BenchContext): Promise<Table[]> {
     // The routes over HTTP, paths taking turns round by round: links per second, and what each link
     // cost the Stowage process and the S3 server (the HEAD behind every link).
     const s3Pids = s3ServerPids();
+    // The same storage with `presign.check: none`: links signed without a HEAD (issue 16).
+    const unchecked = await startStowage(context.s3, { bucket, profile: { presign: { check: 'none' } } });
     const paths: RoutePath[] = [
       {
         label: `URL route, one key per request (${CONCURRENCY} connections)`,
@@ -101,6 +104,12 @@ export async function presignScenario(context: BenchContext): Promise<Table[]> {
       ...BULK.map(({ keys, connections }) => ({
         label: `URL route, ${keys} keys per request (${connections} connections)`,
         target: stowage,
+        keys,
+        connections,
+      })),
+      ...BULK.map(({ keys, connections }) => ({
+        label: `URL route, ${keys} keys per request (${connections} connections), presign.check none`,
+        target: unchecked,
         keys,
         connections,
       })),
@@ -146,6 +155,7 @@ export async function presignScenario(context: BenchContext): Promise<Table[]> {
     }
     for (const pathPool of pools) await pathPool.close();
     await pool.close();
+    await unchecked.stop();
     const routeRows = paths.map((path, index) => {
       const { rates, stowageUs, s3Us } = measured[index]!;
       return [
@@ -164,7 +174,7 @@ export async function presignScenario(context: BenchContext): Promise<Table[]> {
         rows,
       },
       {
-        title: `Presigned URLs over HTTP, one HEAD per link (median of ${context.options.rounds} rounds of ${seconds} s, paths taking turns)`,
+        title: `Presigned URLs over HTTP, one HEAD per link unless presign.check none (median of ${context.options.rounds} rounds of ${seconds} s, paths taking turns)`,
         header: [
           'path',
           'links/s (wall clock)',

@@ -99,6 +99,12 @@ const presign = z
   .object({
     defaultTtl: duration('15m').describe('Link lifetime when the caller asks for none.'),
     maxTtl: duration('1h').describe('Longest link lifetime a caller may ask for; at most `7d` (SigV4).'),
+    check: z
+      .enum(['head', 'none'])
+      .default('head')
+      .describe(
+        'What a link costs S3. `head`: one HeadObject per link — no links to missing keys, and the stored type decides inline or attachment and is pinned into a presigned URL. `none`: links are signed without asking S3 (tens of µs each, for galleries of many keys); a link to a missing key answers 404 when used, and private links always serve as `attachment` (still shown by `<img>` and `<video>`; opened in a tab, a download), so an object swapped for HTML is never rendered as a page.',
+      ),
   })
   .strict()
   .prefault({})

@@ -8,7 +8,7 @@ import { backendKey, type Storage } from '../storage/storage.ts';
 
 /**
  * Download links, one or many (POST /v1/storages/{storage}/urls). Each link costs one check on the
- * backend, the object's HEAD, which answers both questions a link needs: does the object exist (no
+ * backend (unless the profile says `presign.check: none`, below), the object's HEAD, which answers both questions a link needs: does the object exist (no
  * links to nothing), and what type is it — which decides inline or attachment and is pinned into a
  * presigned S3 URL, so an object swapped for HTML after signing is still served as what it was
  * (issue 7, test/contract/swapped-links.test.ts). Signing is local and cheap (query-signer.ts).
@@ -39,11 +39,12 @@ export async function issueLink(
 ): Promise<Link> {
   const { profile, driver } = storage;
   const key = backendKey(storage, requireInScope(scope, validateKey(request.key)));
+  if (profile.presign.check === 'none') return uncheckedLink(storage, key, request, absolute);
   const info = await driver.head(key);
   if (profile.access === 'public') {
     return { url: absolute(driver.publicUrl(key)), expiresAt: null, expiresIn: null };
   }
-  const expiresIn = Math.min(request.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
+  const expiresIn = linkLifetime(storage, request);
   const dispositionType = isSafeInline(info.contentType) ? profile.contentDisposition : 'attachment';
   const signed = await driver.presignGet({
     key,
@@ -56,6 +57,42 @@ export async function issueLink(
       contentDisposition: servedDisposition(info.contentType, info.contentDisposition) ?? dispositionType,
     },
   });
+  return signedLink(signed, expiresIn, absolute);
+}
+
+/**
+ * `presign.check: none`: no request to S3. Without the object's type nothing can decide inline, so a
+ * private link is pinned to `attachment` (issue 7's guarantee holds: whatever the key holds when the
+ * link is used, a browser never renders it as a page); the stored type is served as it is.
+ */
+async function uncheckedLink(
+  storage: Storage,
+  key: string,
+  request: LinkRequest,
+  absolute: (url: string) => string,
+): Promise<Link> {
+  const { profile, driver } = storage;
+  if (profile.access === 'public') {
+    return { url: absolute(driver.publicUrl(key)), expiresAt: null, expiresIn: null };
+  }
+  const expiresIn = linkLifetime(storage, request);
+  const signed = await driver.presignGet({
+    key,
+    expiresInSeconds: expiresIn,
+    contentDisposition:
+      request.filename !== undefined ? dispositionHeader(request.filename, 'attachment') : 'attachment',
+  });
+  return signedLink(signed, expiresIn, absolute);
+}
+
+const linkLifetime = ({ profile }: Storage, request: LinkRequest): number =>
+  Math.min(request.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
+
+function signedLink(
+  signed: { url: string; expiresAt: Date },
+  expiresIn: number,
+  absolute: (url: string) => string,
+): Link {
   const effective = Math.max(0, Math.round((signed.expiresAt.getTime() - Date.now()) / 1000));
   return {
     url: absolute(signed.url),
