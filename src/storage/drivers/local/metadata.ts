@@ -60,6 +60,10 @@ export function encodeTrailer(record: StoredRecord): Buffer {
   return frame(json, MAGIC);
 }
 
+/** How many bytes at the end of `bytes` are a trailer (encodeTrailer), read from its footer. */
+export const trailerLength = (bytes: Buffer): number =>
+  bytes.readUInt32BE(bytes.length - FOOTER_BYTES) + FOOTER_BYTES;
+
 /** The whole content of a reservation file. */
 export const encodeReservation = (reservation: Reservation): Buffer =>
   frame(Buffer.from(JSON.stringify({ v: 1, ...reservation }), 'utf8'), RESERVATION_MAGIC);

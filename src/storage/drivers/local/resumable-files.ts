@@ -13,7 +13,8 @@ import { type Layout, syncDirectory, writeFully } from './write.ts';
  *
  *   upload.json   key, write id, length and expiry, for `sweep` (the request's token says the same)
  *   data          the bytes received so far; its size is the offset
- *   trailer       the finished object's metadata trailer, once every byte is in (the upload is sealed)
+ *   seal          the upload's last bytes and the finished object's metadata trailer, once the
+ *                 last bytes arrived (resumable-seal.ts)
  *   lease         held by the PATCH writing to it (resumable-lease.ts)
  */
 export interface ResumableLayout extends Layout {
@@ -24,7 +25,7 @@ export interface UploadFiles {
   directory: string;
   info: string;
   data: string;
-  trailer: string;
+  seal: string;
   lease: string;
 }
 
@@ -38,7 +39,7 @@ export function uploadFiles(layout: ResumableLayout, writeId: string): UploadFil
     directory,
     info: join(directory, 'upload.json'),
     data: join(directory, 'data'),
-    trailer: join(directory, 'trailer'),
+    seal: join(directory, 'seal'),
     lease: join(directory, 'lease'),
   };
 }

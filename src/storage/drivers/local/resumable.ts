@@ -125,12 +125,13 @@ async function progress(layout: ResumableLayout, upload: ResumableUpload): Promi
     return settled(layout, upload);
   }
   if (found.kind === 'absent' || found.reservation.writeId !== upload.writeId) return { status: 'gone' };
-  const trailer = await readOptional(files.trailer);
+  const sealed = await readOptional(files.seal);
   // Sealed by a request that did not get to publish it: every byte is in, so finish it now.
-  if (trailer !== undefined) return publishSealed(layout, upload, files, trailer);
+  if (sealed !== undefined) return publishSealed(layout, upload, files, sealed);
   const size = await sizeOf(files.data);
   // Published (or terminated) since the key was read.
   if (size === undefined) return settled(layout, upload);
+  // Never the length itself: the last bytes go to the seal (receive), and a seal was not there.
   return { status: 'open', offset: Math.min(size, upload.length) };
 }
 
@@ -148,8 +149,8 @@ async function append(layout: ResumableLayout, input: AppendInput): Promise<Appe
   } finally {
     await handle.close().catch(() => {});
   }
-  if (received.metadata === undefined) return { offset: received.offset };
-  const etag = await complete(layout, upload, files, received.metadata).catch(onDisk);
+  if (received.last === undefined) return { offset: received.offset };
+  const etag = await complete(layout, upload, files, received.last, received.metadata).catch(onDisk);
   return { offset: upload.length, finished: { etag } };
 }
 
@@ -159,25 +160,33 @@ const onDisk = (error: unknown): never => {
 };
 
 /**
- * Writes the body at the state's offset and fsyncs it: the new offset, and the object's metadata
- * once the upload has every byte.
+ * Writes the body at the state's offset and fsyncs it: the new offset. The chunk that brings the
+ * last byte is held back (with the metadata decided from the first bytes) for the seal, so that `data`
+ * never holds every byte of an unsealed upload: a request that dies before sealing leaves an offset
+ * short of the length, and the client sends the end again, instead of an upload no one can finish.
  */
 async function receive(
   handle: FileHandle,
   input: AppendInput,
-): Promise<{ offset: number; metadata?: ObjectMetadata }> {
+): Promise<{ offset: number; last?: Buffer; metadata: ObjectMetadata | undefined }> {
   const { upload, state } = input;
   const start = (await handle.stat().catch(onDisk)).size;
   if (start !== state.offset) throw offsetMismatch(Math.min(start, upload.length));
   const sniffAt = Math.min(SNIFF_BYTES, upload.length);
   const reader = openBody(input.body, input.signal);
   let position = start;
+  let last: Buffer | undefined;
   let metadata: ObjectMetadata | undefined;
   try {
     for (let chunk = await reader.read(); chunk !== undefined; chunk = await reader.read()) {
-      if (position + chunk.length > upload.length) {
+      if (chunk.length === 0) continue;
+      if (last !== undefined || position + chunk.length > upload.length) {
         await handle.truncate(start);
         throw pastLength(upload.length);
+      }
+      if (position + chunk.length === upload.length) {
+        last = chunk; // kept until the body ends: any byte after it is past the length
+        continue;
       }
       await writeFully(handle, chunk, position);
       position += chunk.length;
@@ -194,22 +203,25 @@ async function receive(
     reader.release();
   }
   await handle.sync().catch(onDisk);
-  if (position < upload.length) return { offset: position };
+  if (last === undefined && position < upload.length) return { offset: position, metadata };
+  last ??= Buffer.alloc(0); // an empty upload
   if (metadata === undefined) {
-    const head = await readHead(handle, sniffAt).catch(onDisk);
-    metadata = await input.describe(head);
+    const written = await readHead(handle, Math.min(sniffAt, position)).catch(onDisk);
+    metadata = await input.describe(Buffer.concat([written, last]).subarray(0, sniffAt));
   }
-  return { offset: position, metadata };
+  return { offset: position, last, metadata };
 }
 
 async function complete(
   layout: ResumableLayout,
   upload: ResumableUpload,
   files: UploadFiles,
-  metadata: ObjectMetadata,
+  last: Buffer,
+  metadata: ObjectMetadata | undefined,
 ): Promise<string> {
-  const trailer = (await readOptional(files.trailer)) ?? (await seal(layout, upload, files, metadata));
-  const outcome = await publishSealed(layout, upload, files, trailer);
+  if (metadata === undefined) throw new Error('a complete upload without its metadata');
+  const sealed = (await readOptional(files.seal)) ?? (await seal(layout, upload, files, last, metadata));
+  const outcome = await publishSealed(layout, upload, files, sealed);
   if (outcome.status !== 'finished') throw refusal(outcome);
   return outcome.info.etag;
 }
