@@ -154,6 +154,21 @@ describe('local resumable store', () => {
     expect((await bodyOf(driver, upload.key)).toString()).toBe('0123456789');
   });
 
+  it('terminated while its last PATCH arrives: that PATCH answers UPLOAD_NOT_FOUND and nothing is stored', async () => {
+    const { driver, store, directory } = await setup();
+    const upload = newUpload(10);
+    await store.begin(upload);
+    const body = new PassThrough();
+    const appending = append(store, upload, body);
+    body.write(Buffer.from('0123'));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await store.terminate(upload, { status: 'open', offset: 0 });
+    body.end(Buffer.from('456789'));
+    await expect(appending.catch(codeOf)).resolves.toBe('UPLOAD_NOT_FOUND');
+    await expect(driver.head(upload.key).catch(codeOf)).resolves.toBe('OBJECT_NOT_FOUND');
+    expect(await readdir(join(directory, '.resumable'))).toEqual([]);
+  });
+
   it('an upload sealed by a request that died before publishing it is finished by the next HEAD', async () => {
     const { driver, store, directory } = await setup();
     const upload = newUpload(6);

@@ -150,7 +150,14 @@ async function append(layout: ResumableLayout, input: AppendInput): Promise<Appe
     await handle.close().catch(() => {});
   }
   if (received.last === undefined) return { offset: received.offset };
-  const etag = await complete(layout, upload, files, received.last, received.metadata).catch(onDisk);
+  const etag = await complete(layout, upload, files, received.last, received.metadata).catch(
+    async (error: unknown) => {
+      // Terminated (or its key deleted) while this body arrived: that is the answer, not a disk error.
+      const now = await settled(layout, upload).catch(() => undefined);
+      if (now?.status === 'gone') throw uploadNotFound();
+      return onDisk(error);
+    },
+  );
   return { offset: upload.length, finished: { etag } };
 }
 
