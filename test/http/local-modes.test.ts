@@ -8,7 +8,8 @@ import { useStowage } from '../support/stowage.ts';
 /**
  * What the local driver creates is owner-only by default (files 0600, directories 0700), or exactly
  * the configured local.fileMode / local.directoryMode: checked on everything under a storage's
- * directory after uploads over HTTP (multipart and raw PUT under nested keys) and a readiness check.
+ * directory after uploads over HTTP (multipart, raw PUT under nested keys, resumable finished and
+ * half done) and a readiness check.
  */
 
 /** Every path under `root` (itself included) with its permission bits, files and directories apart. */
@@ -22,6 +23,24 @@ async function modesUnder(
     (entry.isDirectory() ? directories : files).set(path, (await lstat(path)).mode & 0o777);
   }
   return { files, directories };
+}
+
+/** Creates a tus upload of `length` bytes and sends `data` in one PATCH: its answer. */
+async function tusUpload(url: string, filename: string, data: string, length: number) {
+  const tus = { 'tus-resumable': '1.0.0' };
+  const created = await fetch(`${url}/v1/storages/files/uploads`, {
+    method: 'POST',
+    headers: {
+      ...tus,
+      'upload-length': String(length),
+      'upload-metadata': `filename ${Buffer.from(filename).toString('base64')}`,
+    },
+  });
+  return fetch(created.headers.get('location') ?? '', {
+    method: 'PATCH',
+    headers: { ...tus, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+    body: data,
+  });
 }
 
 const octal = (modes: Map<string, number>) => new Set([...modes.values()].map((mode) => mode.toString(8)));
@@ -40,12 +59,16 @@ for (const [label, local, file, directory] of [
       ).toBe(201);
       expect((await api.put('files', 'nested/deeper/b.txt', text('b'))).status).toBe(201);
       expect((await fetch(`${stowage.url}/readyz`)).status).toBe(200);
+      // Resumable uploads: one finished, one left half done (its reservation and its state).
+      expect((await tusUpload(stowage.url, 'c.txt', 'cc', 2)).status).toBe(200);
+      expect((await tusUpload(stowage.url, 'd.txt', 'd', 2)).status).toBe(204);
 
       const storage = stowage.config.storages.files;
       const { files, directories } = await modesUnder(storage?.driver === 'local' ? storage.directory! : '');
-      expect(files.size).toBe(2);
-      // The storage directory, objects/, .tmp/, nested/ and nested/deeper/.
-      expect(directories.size).toBe(5);
+      // a.txt, b.txt, c.txt, d.txt's reservation, and its upload.json and data.
+      expect(files.size).toBe(6);
+      // The storage directory, objects/, .tmp/, nested/, nested/deeper/, .resumable/ and d.txt's.
+      expect(directories.size).toBe(7);
       expect(octal(files)).toEqual(new Set([file]));
       expect(octal(directories)).toEqual(new Set([directory]));
     });

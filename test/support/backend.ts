@@ -17,7 +17,10 @@ import { listAllKeys, listMultipartUploads } from './s3-admin.ts';
 export interface BackendInspector {
   /** Every stored key starting with `prefix`, in S3 order (by UTF-8 bytes). */
   keys(prefix?: string): Promise<string[]>;
-  /** Writes begun and never finished: S3 multipart uploads in progress, local files in `.tmp/`. */
+  /**
+   * Writes begun and never finished: S3 multipart uploads in progress; local files in `.tmp/` and
+   * resumable uploads' directories in `.resumable/` (S3 keeps those as keys under `.stowage-resumable/`).
+   */
   leftovers(): Promise<string[]>;
   /** One stored object: its bytes, and the metadata a reader bypassing Stowage (CDN, presigned GET) gets. */
   object(key: string): Promise<StoredObject>;
@@ -48,13 +51,17 @@ export function s3Backend(bucket: string, client: S3Client): BackendInspector {
 
 /** Reads the directory the way the local driver lays it out, with the driver's own path and trailer code. */
 export function localBackend(directory: string): BackendInspector {
-  const { objectsRoot, tempRoot } = storageLayout(directory);
+  const { objectsRoot, tempRoot, resumableRoot } = storageLayout(directory);
   return {
     async keys(prefix = '') {
       const keys = (await keysUnder(objectsRoot, '')).filter((key) => key.startsWith(prefix));
       return keys.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     },
-    leftovers: () => readdir(tempRoot).catch(orNothing),
+    async leftovers() {
+      const temps = await readdir(tempRoot).catch(orNothing);
+      const resumable = await readdir(resumableRoot).catch(orNothing);
+      return [...temps, ...resumable.map((name) => `.resumable/${name}`)];
+    },
     async object(key) {
       const handle = await open(objectLocation(objectsRoot, parseKey(key)).file);
       try {

@@ -11,6 +11,7 @@ import { listObjects } from './list.ts';
 import { DEFAULT_MODES, type FileModes, makeDirectories } from './modes.ts';
 import { parseKey, storageLayout } from './paths.ts';
 import { getObject, headObject } from './read.ts';
+import { localResumableStore } from './resumable.ts';
 import type { LinkSigner } from './signed-links.ts';
 import { encodeKeyPath, publicObjectUrl, signedLinkUrl } from './urls.ts';
 import { sweepStaleTemps, writeObject } from './write.ts';
@@ -21,7 +22,12 @@ import { sweepStaleTemps, writeObject } from './write.ts';
  *
  *   <directory>/objects/   the key tree (paths.ts); each object file = body + metadata trailer (metadata.ts)
  *   <directory>/.tmp/      uploads in flight (write.ts); stale ones are swept when the driver starts
+ *   <directory>/.resumable/ resumable uploads' state (resumable.ts); expired ones are swept at start
+ *                          and every SWEEP_INTERVAL_MS
  */
+
+/** How often expired resumable uploads are removed while the driver runs (they answer 410 meanwhile). */
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface LocalDriverOptions {
   /** The storage's name, used in links and error messages. */
@@ -46,7 +52,11 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
     locks: createKeyLocks(),
     modes: options.modes ?? DEFAULT_MODES,
   };
-  const sweep = sweepStaleTemps(layout.tempRoot);
+  const resumable = localResumableStore(layout);
+  const sweepExpired = () => resumable.sweep().catch(() => 0); // a failure here is the next request's to report
+  const sweep = Promise.all([sweepStaleTemps(layout.tempRoot), sweepExpired()]);
+  const sweeping = setInterval(sweepExpired, SWEEP_INTERVAL_MS);
+  sweeping.unref();
 
   return {
     kind: 'local',
@@ -95,7 +105,10 @@ export function createLocalDriver(options: LocalDriverOptions): StorageDriver {
       });
     },
 
+    resumable,
+
     async close() {
+      clearInterval(sweeping);
       await sweep;
     },
   };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AppError } from '../../../errors.ts';
 import type { ListInput, ListResult } from '../../driver.ts';
 import { errorCode, storageError } from './io-errors.ts';
-import { readRecord } from './metadata.ts';
+import { readEntry } from './metadata.ts';
 import { decodeName, parseKey, segmentName, walkDirectories } from './paths.ts';
 import type { ReadLayout } from './read.ts';
 
@@ -12,7 +12,7 @@ import type { ReadLayout } from './read.ts';
  * at most 1000 per page. The tree is walked depth-first with each directory's entries sorted so that
  * the walk visits keys in that global order: a directory `d` sorts as `d/`, since every key inside it
  * starts with `d/`. The cursor is the last key returned (base64url); subtrees wholly before it and
- * outside the prefix are skipped, never read. Symbolic links and foreign files are not listed.
+ * outside the prefix are skipped, never read. Symbolic links, foreign files and reservations (metadata.ts) are not listed.
  */
 
 const MAX_PAGE = 1000;
@@ -100,7 +100,9 @@ async function statEntry({ key, path }: Entry) {
   });
   if (!handle) return undefined;
   try {
-    const record = await readRecord(handle, (await handle.stat()).size);
+    const entry = await readEntry(handle, (await handle.stat()).size);
+    if ('reservation' in entry) return undefined; // a resumable upload's key: no object yet
+    const { record } = entry;
     return { key, size: record.size, etag: record.etag, lastModified: record.lastModified };
   } finally {
     await handle.close().catch(() => {});

@@ -64,12 +64,14 @@ export function parseKey(key: string): string[] {
 }
 
 /**
- * A storage directory's two trees: `objects/` holds the keys (objectLocation), `.tmp/` the uploads in
- * flight (write.ts). Exported so that tools and tests look where the driver writes.
+ * A storage directory's trees: `objects/` holds the keys (objectLocation), `.tmp/` the uploads in
+ * flight (write.ts), `.resumable/` the state of resumable uploads (resumable.ts), never listed or
+ * served. Exported so that tools and tests look where the driver writes.
  */
 export const storageLayout = (directory: string) => ({
   objectsRoot: join(directory, 'objects'),
   tempRoot: join(directory, '.tmp'),
+  resumableRoot: join(directory, '.resumable'),
 });
 
 /** Where an object's file lives, for segments returned by parseKey. */

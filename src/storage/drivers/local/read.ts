@@ -3,12 +3,13 @@ import { Readable } from 'node:stream';
 import { AppError } from '../../../errors.ts';
 import type { GetInput, GetResult, ObjectInfo } from '../../driver.ts';
 import { errorCode, storageError } from './io-errors.ts';
-import { CorruptObjectError, readRecord, toObjectInfo } from './metadata.ts';
+import { CorruptObjectError, readEntry, toObjectInfo } from './metadata.ts';
 import { objectLocation, parseKey, symlinkRefused, walkDirectories } from './paths.ts';
 
 /**
  * Reads go through one open file handle: metadata and body come from the same inode, so a concurrent
  * overwrite or delete (which only swaps or removes the directory entry) cannot mix two versions.
+ * A reservation (metadata.ts) reads as absent.
  */
 
 export interface ReadLayout {
@@ -38,7 +39,10 @@ export async function openObject(
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw notFound();
-    return { handle, info: toObjectInfo(key, await readRecord(handle, stats.size)) };
+    const entry = await readEntry(handle, stats.size);
+    // A key a resumable upload holds is no object yet, as on S3.
+    if ('reservation' in entry) throw notFound();
+    return { handle, info: toObjectInfo(key, entry.record) };
   } catch (error) {
     await handle.close().catch(() => {});
     if (error instanceof CorruptObjectError)

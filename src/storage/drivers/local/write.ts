@@ -131,20 +131,25 @@ const lengthMismatch = (expected: number) =>
     details: { expected },
   });
 
-async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`: at the file position, or from `position` on (a resumable upload's offset). */
+export async function writeFully(handle: FileHandle, bytes: Uint8Array, position?: number): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    const at = position === undefined ? null : position + offset;
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, at);
     offset += bytesWritten;
   }
 }
 
-/** Makes the temp file the object at `location` (under the key's lock); true when it replaced one. */
-async function publish(
+/**
+ * Makes the temp file the object at `location` (under the key's lock); true when it replaced one. Also
+ * how a resumable upload reserves its key (resumable.ts): a create-only publish of a reservation file.
+ */
+export async function publish(
   layout: Layout,
   temp: string,
   location: ReturnType<typeof objectLocation>,
-  input: PutInput,
+  input: Pick<PutInput, 'key' | 'overwrite' | 'ifMatch'>,
 ): Promise<boolean> {
   if (input.ifMatch !== undefined) await requireEtag(layout, input.key, input.ifMatch);
   for (let attempt = 1; ; attempt++) {
@@ -195,7 +200,7 @@ async function requireEtag(layout: Layout, key: string, etag: string): Promise<v
 }
 
 /** Makes the new directory entry durable; best effort, since the object is already visible. */
-async function syncDirectory(directory: string): Promise<void> {
+export async function syncDirectory(directory: string): Promise<void> {
   const handle = await open(directory, 'r').catch(() => undefined);
   if (!handle) return;
   await handle.sync().catch(() => {});
