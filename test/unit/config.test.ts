@@ -48,7 +48,7 @@ describe('config', () => {
     expect(media?.overwrite).toBe(false);
     expect(media?.access).toBe('private');
     expect(media?.maxFileSize).toBe(50 * 2 ** 20);
-    expect(media?.presign).toEqual({ defaultTtl: 900, maxTtl: 3600 });
+    expect(media?.presign).toEqual({ defaultTtl: 900, maxTtl: 3600, check: 'head' });
     expect(media?.driver === 's3' && media.acl).toBeUndefined();
     expect(config.server.host).toBe('127.0.0.1');
   });
