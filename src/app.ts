@@ -19,12 +19,15 @@ import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
 import { objectRoutes } from './http/routes/objects.ts';
 import { putRoutes } from './http/routes/put.ts';
+import { receiptRoutes } from './http/routes/receipts.ts';
 import { storageRoutes } from './http/routes/storages.ts';
 import { tusRoutes } from './http/routes/tus.ts';
 import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
 import { createMetrics, instrumentStorages, observePartPool } from './metrics.ts';
+import { createReceiptSigner } from './receipts/receipt.ts';
+import { deriveReceiptKey } from './receipts/signing-key.ts';
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import type { PartPool } from './storage/part-pool.ts';
 import { closeStorages } from './storage/registry.ts';
@@ -101,19 +104,28 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerBrowserGuard(app, config);
   const uploads = deps.uploads ?? new UploadAdmission(config, deps.pool);
   observePartPool(metrics, uploads.pool);
-  const context: RouteContext = { storages, authenticate: createAuthenticator(config.auth), uploads };
+  // One server secret, several labelled keys: upload ids (HMAC) and receipts (Ed25519) never share one.
+  const serverSecret = config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex');
+  const receipts = createReceiptSigner(deriveReceiptKey(config.receipts.secret ?? serverSecret));
+  const context: RouteContext = {
+    storages,
+    authenticate: createAuthenticator(config.auth),
+    uploads,
+    receipts,
+  };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);
   await app.register(putRoutes, context);
   await app.register(tusRoutes, {
     ...context,
-    uploadIdKey: keyFor(config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex')),
+    uploadIdKey: keyFor(serverSecret),
     expirySeconds: config.resumable.expiry,
   });
   await app.register(objectRoutes, context);
   await app.register(listRoutes, context);
   await app.register(urlRoutes, context);
+  await app.register(receiptRoutes, { receipts });
   if (deps.links) await app.register(linkRoutes, { ...context, links: deps.links });
   return app;
 }

@@ -12,6 +12,7 @@ export const errorCatalogue = {
   INVALID_MULTIPART: 400,
   INVALID_RANGE: 400,
   NO_FILES: 400,
+  RECEIPT_INVALID: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   HOST_NOT_ALLOWED: 403,
@@ -81,6 +82,8 @@ export const errorMeanings: Record<ErrorCode, string> = {
   UPLOAD_FINISHED: 'The resumable upload is complete; GET its URL for the stored object.',
   TUS_VERSION_UNSUPPORTED:
     '`Tus-Resumable` is missing or names a version other than 1.0.0 (see `Tus-Version`).',
+  RECEIPT_INVALID:
+    'The receipt given to `POST /v1/receipts/verify` was not signed by this service (or its key), or was altered.',
   UPLOAD_LOCKED:
     'Another request is writing to this upload, or its state could not be read just now; retry after `Retry-After`.',
   METHOD_NOT_ALLOWED: 'The route exists, but not with this method.',

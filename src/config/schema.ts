@@ -95,6 +95,9 @@ const cannedAcl = z.enum([
   'bucket-owner-full-control',
 ]);
 
+/** A secret keys are derived from (under labels): long enough to be one. */
+const serverSecret = z.string().min(32, 'must be at least 32 characters').optional();
+
 const presign = z
   .object({
     defaultTtl: duration('15m').describe('Link lifetime when the caller asks for none.'),
@@ -333,15 +336,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Bounds on concurrent uploads.'),
+    receipts: z
+      .object({
+        secret: serverSecret.describe(
+          'Secret (32+ characters) from which the Ed25519 key that signs upload receipts is derived; instances behind one load balancer need the same one, so that their receipts verify with one published key. When unset: `resumable.secret`, else the local link-signing secret, else random per process.',
+        ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Signed upload receipts (`receipt` in every upload answer; `GET /v1/receipts/keys`).'),
     resumable: z
       .object({
-        secret: z
-          .string()
-          .min(32, 'must be at least 32 characters')
-          .optional()
-          .describe(
-            "HMAC secret (32+ characters) that signs resumable (tus) upload ids; instances that continue each other's uploads need the same one. When unset: derived from the local link-signing secret, else random per process.",
-          ),
+        secret: serverSecret.describe(
+          "HMAC secret (32+ characters) that signs resumable (tus) upload ids; instances that continue each other's uploads need the same one. When unset: derived from the local link-signing secret, else random per process.",
+        ),
         expiry: duration('24h').describe(
           'How long a resumable upload may take from its creation (`Upload-Expires`); past it, it answers 410 and its state is removed.',
         ),

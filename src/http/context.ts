@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticate.ts';
 import { AppError } from '../errors.ts';
+import type { ReceiptSigner } from '../receipts/receipt.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { UploadAdmission } from './admission.ts';
 
@@ -8,6 +9,8 @@ export interface RouteContext {
   storages: ReadonlyMap<string, Storage>;
   authenticate: Authenticator;
   uploads: UploadAdmission;
+  /** Signs the receipt every upload answer carries. */
+  receipts: ReceiptSigner;
 }
 
 export function findStorage(context: RouteContext, name: string): Storage {

@@ -30,6 +30,10 @@ export const storedObject = z
     checksum: z.object({ sha256: z.string() }),
     originalName: z.string().optional(),
     url: z.string().optional().meta({ description: 'Public URL, for objects in a public storage.' }),
+    receipt: z.string().optional().meta({
+      description:
+        'Signed upload receipt (JWT, EdDSA): storage, key, size, type, checksum, uploader, time. Hand it to your backend, which verifies it with `GET /v1/receipts/keys` or `POST /v1/receipts/verify`.',
+    }),
   })
   .meta({ id: 'StoredObject' });
 

@@ -11,6 +11,7 @@ import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { planWrite, preconditionFailed } from '../put-conditions.ts';
+import { withReceipt } from '../receipt-for.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { commonErrors, errorResponse, objectParams, storedObject } from '../schemas.ts';
 
@@ -93,11 +94,12 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       } finally {
         ticket.release();
       }
-      const { replaced, ...receipt } = stored;
-      logOnCompletion(request, { storage: storage.name, key, bytes: receipt.size });
+      const { replaced, ...object } = stored;
+      logOnCompletion(request, { storage: storage.name, key, bytes: object.size });
+      const answer = await withReceipt(context, principal, object);
       return reply
         .code(replaced ? 200 : 201)
-        .send(receipt.url ? { ...receipt, url: absoluteUrl(request, receipt.url) } : receipt);
+        .send(answer.url ? { ...answer, url: absoluteUrl(request, answer.url) } : answer);
     },
   );
 };

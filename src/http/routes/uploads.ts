@@ -11,6 +11,7 @@ import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import { asUploadError, type FailingFile, failingFile } from '../multipart-errors.ts';
+import { withReceipt } from '../receipt-for.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
 /** Small non-file fields are tolerated (forms often carry them) but bounded and ignored. */
@@ -112,8 +113,9 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         files: stored.length,
         bytes: stored.reduce((sum, o) => sum + o.size, 0),
       });
+      const objects = await Promise.all(stored.map((object) => withReceipt(context, principal, object)));
       return reply.code(201).send({
-        objects: stored.map((object) =>
+        objects: objects.map((object) =>
           object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
         ),
       });
