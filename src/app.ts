@@ -101,7 +101,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerBrowserGuard(app, config);
   const uploads = deps.uploads ?? new UploadAdmission(config, deps.pool);
   observePartPool(metrics, uploads.pool);
-  const context: RouteContext = { storages, authenticate: createAuthenticator(config.auth), uploads };
+  const context: RouteContext = {
+    storages,
+    authenticate: createAuthenticator(config.auth),
+    uploads,
+    publicBaseUrl: config.server.publicBaseUrl,
+  };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);

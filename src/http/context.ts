@@ -8,6 +8,8 @@ export interface RouteContext {
   storages: ReadonlyMap<string, Storage>;
   authenticate: Authenticator;
   uploads: UploadAdmission;
+  /** `server.publicBaseUrl`: the base of absolute URLs to this service's routes (absolute-url.ts). */
+  publicBaseUrl?: string | undefined;
 }
 
 export function findStorage(context: RouteContext, name: string): Storage {

@@ -20,14 +20,19 @@ export interface Nginx {
 
 const NGINX = '/usr/sbin/nginx';
 
-export async function startNginx(upstreams: readonly string[]): Promise<Nginx> {
+export interface NginxOptions {
+  /** Request headers nginx sets on what it passes on, e.g. `X-Forwarded-Proto` as a TLS proxy does. */
+  headers?: Record<string, string>;
+}
+
+export async function startNginx(upstreams: readonly string[], options: NginxOptions = {}): Promise<Nginx> {
   const binary = await ensureDebianPackage(NGINX, 'nginx-light');
   const directory = await mkdtemp(join(tmpdir(), 'stowage-nginx-'));
   // Workers run as `nobody` when nginx starts as root: they must reach the temp paths in here.
   await chmod(directory, 0o755);
   const port = await freePort();
   const file = join(directory, 'nginx.conf');
-  await writeFile(file, nginxConfig(directory, port, upstreams));
+  await writeFile(file, nginxConfig(directory, port, upstreams, options.headers ?? {}));
   const child = spawn(binary, ['-p', directory, '-c', file, '-e', join(directory, 'error.log')], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -50,8 +55,16 @@ export async function startNginx(upstreams: readonly string[]): Promise<Nginx> {
   };
 }
 
-function nginxConfig(directory: string, port: number, upstreams: readonly string[]): string {
+function nginxConfig(
+  directory: string,
+  port: number,
+  upstreams: readonly string[],
+  headers: Record<string, string>,
+): string {
   const path = (name: string) => join(directory, name);
+  const setHeaders = Object.entries(headers)
+    .map(([name, value]) => `\n      proxy_set_header ${name} "${value}";`)
+    .join('');
   return `daemon off;
 worker_processes 1;
 pid ${path('nginx.pid')};
@@ -87,7 +100,7 @@ ${upstreams.map((address) => `    server ${address};`).join('\n')}
       # tus-js-client in Node sends PATCH bodies chunked; nginx streams a chunked body only over
       # HTTP/1.1 to the upstream (with 1.0 it buffers it whatever proxy_request_buffering says).
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection "";${setHeaders}
     }
   }
 }

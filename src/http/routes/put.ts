@@ -97,7 +97,11 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       logOnCompletion(request, { storage: storage.name, key, bytes: receipt.size });
       return reply
         .code(replaced ? 200 : 201)
-        .send(receipt.url ? { ...receipt, url: absoluteUrl(request, receipt.url) } : receipt);
+        .send(
+          receipt.url
+            ? { ...receipt, url: absoluteUrl(request, receipt.url, context.publicBaseUrl) }
+            : receipt,
+        );
     },
   );
 };

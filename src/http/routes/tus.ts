@@ -60,6 +60,7 @@ interface Found {
   upload: ResumableUpload;
   principal: Principal;
   admission: RouteContext['uploads'];
+  publicBaseUrl: string | undefined;
 }
 
 export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context) => {
@@ -120,13 +121,18 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
         upload: toUpload(storage, ticket),
         principal,
         admission: context.uploads,
+        publicBaseUrl: context.publicBaseUrl,
       };
       await store.begin(found.upload);
       const id = encodeUploadId(ticket, context.uploadIdKey);
       reply
         .header(
           'location',
-          absoluteUrl(request, `/v1/storages/${encodeURIComponent(storage.name)}/uploads/${id}`),
+          absoluteUrl(
+            request,
+            `/v1/storages/${encodeURIComponent(storage.name)}/uploads/${id}`,
+            context.publicBaseUrl,
+          ),
         )
         .header('upload-expires', new Date(ticket.expiresAt).toUTCString());
       logOnCompletion(request, { storage: storage.name, key: ticket.key });
@@ -300,6 +306,7 @@ async function findUpload(
     upload: toUpload(storage, ticket),
     principal,
     admission: context.uploads,
+    publicBaseUrl: context.publicBaseUrl,
   };
 }
 
@@ -368,7 +375,7 @@ async function append(
     etag: info.etag,
     ...(info.originalName !== undefined && { originalName: info.originalName }),
     ...(storage.profile.access === 'public' && {
-      url: absoluteUrl(request, storage.driver.publicUrl(upload.key)),
+      url: absoluteUrl(request, storage.driver.publicUrl(upload.key), found.publicBaseUrl),
     }),
   };
 }

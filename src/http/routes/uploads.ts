@@ -114,7 +114,7 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
       });
       return reply.code(201).send({
         objects: stored.map((object) =>
-          object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
+          object.url ? { ...object, url: absoluteUrl(request, object.url, context.publicBaseUrl) } : object,
         ),
       });
     },
