@@ -1,5 +1,6 @@
 import * as tus from 'tus-js-client';
 import { describe, expect, it } from 'vitest';
+import { LEASE_TTL_MS } from '../../src/storage/drivers/s3/lease.ts';
 import { STATE_PREFIX } from '../../src/storage/drivers/s3/resumable.ts';
 import { contents } from '../support/backend.ts';
 import { pdf, png, sha256 } from '../support/payloads.ts';
@@ -241,7 +242,7 @@ describe('tus-js-client (Node) on S3', () => {
     expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(data));
   });
 
-  it('a second PATCH while one is running: 423 at once; the first one finishes its chunk', async () => {
+  it('a second PATCH while one is running: 423 at once and for as long as it runs; the first one finishes its chunk', async () => {
     const data = pdf(2 * MiB);
     const location = (await create('tus', data.length)).headers.get('location') ?? '';
     let finish: () => void = () => {};
@@ -275,6 +276,10 @@ describe('tus-js-client (Node) on S3', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect([second?.status, second && (await errorCode(second))]).toEqual([423, 'UPLOAD_LOCKED']);
+    // Past twice the lease's TTL the first request still holds it: it renews it while it runs.
+    await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_TTL_MS));
+    const later = await patch(location, 0, Buffer.alloc(0));
+    expect([later.status, await errorCode(later)]).toEqual([423, 'UPLOAD_LOCKED']);
     finish();
     const answer = await first;
     expect([answer.status, answer.headers.get('upload-offset')]).toEqual([204, String(MiB)]);

@@ -114,8 +114,7 @@ export function s3ResumableStore(context: S3Context): ResumableStore {
   return {
     partSize: (length) => Math.max(context.profile.partSize, Math.ceil(length / S3_MAX_PARTS)),
     begin: (upload) => beginResumable(context, upload),
-    lease: (upload) =>
-      takeLease(context, `${statePrefix(upload.key)}lease`, context.connection.requestTimeout),
+    lease: (upload) => takeLease(context, `${statePrefix(upload.key)}lease`),
     progress: (upload) => resumableState(context, upload),
     // The state given back is the one progress() answered (its status says so).
     append: (input) => appendResumable(context, input as AppendInput<OpenS3Upload>),
