@@ -112,6 +112,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     authenticate: createAuthenticator(config.auth),
     uploads,
     receipts,
+    publicBaseUrl: config.server.publicBaseUrl,
   };
   await app.register(healthRoutes, { ...context, isDraining: () => uploads.draining });
   await app.register(storageRoutes, context);

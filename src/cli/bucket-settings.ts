@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.ts';
+import { RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
 import { sidPart } from './iam-policy.ts';
 import { objectsArn, type S3Storage, s3Storages } from './permissions.ts';
 
@@ -8,7 +9,9 @@ import { objectsArn, type S3Storage, s3Storages } from './permissions.ts';
  *   plain bucket (or CDN) URLs for them and S3 answers 403 to anonymous reads by default;
  * - CORS rules, since browsers read (and, with direct uploads, write) presigned URLs from S3 itself,
  *   not through Stowage, and a script sees S3's answer only if S3 allows its origin. `ETag` is
- *   exposed because multipart uploads from a browser (Uppy's, for one) read it from each part.
+ *   exposed because multipart uploads from a browser (Uppy's, for one) read it from each part;
+ * - lifecycle rules, since only S3 can clean up after an instance that died, or a resumable upload
+ *   its client abandoned.
  */
 
 export interface BucketPolicy {
@@ -76,6 +79,55 @@ export function bucketCors(origins: readonly string[], maxAgeSeconds: number): B
         AllowedHeaders: ['*'],
         ExposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Content-Disposition', 'Content-Type'],
         MaxAgeSeconds: maxAgeSeconds,
+      },
+    ],
+  };
+}
+
+export interface BucketLifecycle {
+  Rules: Array<{
+    ID: string;
+    Status: 'Enabled';
+    Filter: { Prefix: string };
+    AbortIncompleteMultipartUpload?: { DaysAfterInitiation: number };
+    Expiration?: { Days: number };
+  }>;
+}
+
+/**
+ * The days a lifecycle rule must wait so it never takes part of a resumable upload that may still
+ * run: `resumable.expiry`, rounded up to whole days (S3 counts from the object's creation, or the
+ * multipart upload's initiation, and acts at the next midnight UTC after that, never earlier). A tail
+ * or lease is never older than its upload, a multipart upload never older than its upload either.
+ */
+export const lifecycleDays = (resumableExpirySeconds: number): number =>
+  Math.max(1, Math.ceil(resumableExpirySeconds / 86_400));
+
+/**
+ * The two rules every bucket of an S3 storage needs, the same for every bucket:
+ * - abort incomplete multipart uploads (an instance that died mid-upload, a resumable upload left
+ *   unfinished), for the whole bucket;
+ * - expire what resumable uploads keep under the hidden prefix at the bucket's root (tails, leases),
+ *   left behind by uploads abandoned before they finished.
+ * Not covered by a rule: the small reservation an abandoned resumable upload leaves at its final key
+ * (hidden from reads and listings; a lifecycle filter cannot tell it from the storage's objects):
+ * `stowage gc` removes those, and everything else above on servers without lifecycle rules.
+ */
+export function bucketLifecycle(resumableExpirySeconds: number): BucketLifecycle {
+  const days = lifecycleDays(resumableExpirySeconds);
+  return {
+    Rules: [
+      {
+        ID: 'stowage-abort-incomplete-multipart-uploads',
+        Status: 'Enabled',
+        Filter: { Prefix: '' },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: days },
+      },
+      {
+        ID: 'stowage-expire-resumable-state',
+        Status: 'Enabled',
+        Filter: { Prefix: RESUMABLE_STATE_PREFIX },
+        Expiration: { Days: days },
       },
     ],
   };

@@ -3,18 +3,18 @@ import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  type LifecycleRule,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { probeConditionalWrites } from '../storage/drivers/s3/conditions-probe.ts';
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
-import { httpStatusOf, isUnreachable, s3ErrorCode, toAppError } from '../storage/drivers/s3/errors.ts';
+import { httpStatusOf } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
+import { classify } from './check-classify.ts';
+import { checkLifecycle } from './check-lifecycle.ts';
 import { checkPublicRead } from './check-public.ts';
 import { newReport, type StepName, type StorageReport } from './check-report.ts';
 import { bucketArn, missingPermission, type Operation, type S3Storage } from './permissions.ts';
@@ -24,47 +24,17 @@ import { bucketArn, missingPermission, type Operation, type S3Storage } from './
  * a probe object can be written (with the storage's ACL and encryption), read back, listed and
  * deleted, and, for a public storage, read anonymously at its public URL (check-public.ts); the
  * server enforces the conditional writes create-only storages rest on (conditions-probe.ts); a
- * multipart upload can be started and aborted; and the bucket has a lifecycle rule that
- * aborts incomplete multipart uploads under the storage's prefix. The probe is removed at the end.
+ * multipart upload can be started and aborted; and the bucket has the lifecycle rules Stowage
+ * relies on (check-lifecycle.ts). The probe is removed at the end.
  */
-
-const credentialCodes = new Set([
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'InvalidToken',
-  'ExpiredToken',
-  'TokenRefreshRequired',
-  'CredentialsProviderError',
-]);
-/** Aborts here are the check's own deadline (timeoutMs): S3 did not answer in time. */
-const deadlineCodes = new Set(['AbortError', 'UND_ERR_ABORTED', 'TimeoutError']);
-
-export type Failure = {
-  kind: 'credentials' | 'denied' | 'no-bucket' | 'unreachable' | 'other';
-  code: string;
-};
-
-/** Exported for tests. */
-export function classify(error: unknown): Failure {
-  const code = s3ErrorCode(error) ?? 'Unknown';
-  const status = httpStatusOf(error);
-  if (credentialCodes.has(code)) return { kind: 'credentials', code };
-  // What the driver calls unreachable, but only without an HTTP answer: S3 answering 500 or 503 was
-  // reached, and its code says more than "cannot reach".
-  const unreachable =
-    deadlineCodes.has(code) ||
-    (status === undefined && isUnreachable(toAppError(error, { operation: 'Check' }))) ||
-    error instanceof AggregateError;
-  if (unreachable) return { kind: 'unreachable', code };
-  if (code === 'NoSuchBucket') return { kind: 'no-bucket', code };
-  if (code === 'AccessDenied' || code === 'AllAccessDisabled' || status === 403)
-    return { kind: 'denied', code: code === 'Unknown' ? '403' : code };
-  return { kind: 'other', code: status !== undefined && code === 'Unknown' ? String(status) : code };
-}
 
 class Stop extends Error {}
 
-export async function checkS3Storage(storage: S3Storage, timeoutMs = 10_000): Promise<StorageReport> {
+export async function checkS3Storage(
+  storage: S3Storage,
+  timeoutMs = 10_000,
+  resumableExpirySeconds = 86_400,
+): Promise<StorageReport> {
   const { profile } = storage;
   const report = newReport(storage.name, 's3', `s3://${profile.bucket}/${profile.prefix}`);
   const { client, presignClient } = createS3Clients({ ...storage.connection, maxAttempts: 1 });
@@ -179,7 +149,7 @@ export async function checkS3Storage(storage: S3Storage, timeoutMs = 10_000): Pr
       }
     }
 
-    report.steps.lifecycle = await checkLifecycle(storage, client, deadline);
+    report.steps.lifecycle = await checkLifecycle(storage, client, resumableExpirySeconds, deadline());
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
   } finally {
@@ -233,50 +203,5 @@ async function checkMultipart(
   else {
     const problem = report.steps.multipart.problem;
     report.steps.multipart.problem = `${problem}; failed uploads would stay until a lifecycle rule removes them`;
-  }
-}
-
-/** A rule that aborts incomplete multipart uploads covering the storage's prefix (tag filters never match uploads). */
-function coversPrefix(rule: LifecycleRule, prefix: string): boolean {
-  if (rule.Status !== 'Enabled' || rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation === undefined)
-    return false;
-  const filter = rule.Filter;
-  if (filter?.Tag || filter?.And?.Tags?.length) return false;
-  const rulePrefix = filter?.Prefix ?? filter?.And?.Prefix ?? rule.Prefix ?? '';
-  return prefix.startsWith(rulePrefix);
-}
-
-async function checkLifecycle(
-  storage: S3Storage,
-  client: S3Client,
-  deadline: Deadline,
-): Promise<StorageReport['steps']['lifecycle']> {
-  const { bucket, prefix } = storage.profile;
-  const arn = bucketArn(storage);
-  const missing =
-    `no lifecycle rule on ${arn} aborts incomplete multipart uploads${prefix ? ` under "${prefix}"` : ''}: ` +
-    'parts of uploads cut off by a crash stay (and are billed) forever; see README "Deploy"';
-  try {
-    const output = await client.send(
-      new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
-      deadline(),
-    );
-    const rule = (output.Rules ?? []).find((candidate) => coversPrefix(candidate, prefix));
-    if (!rule) return { status: 'warn', problem: missing, note: 'missing' };
-    return { status: 'ok', note: `${rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation}d` };
-  } catch (error) {
-    const { kind, code } = classify(error);
-    if (code === 'NoSuchLifecycleConfiguration') return { status: 'warn', problem: missing, note: 'missing' };
-    if (kind === 'denied')
-      return {
-        status: 'warn',
-        problem: `cannot read the lifecycle rules: missing ${missingPermission(storage, 'GetBucketLifecycleConfiguration')} (${code})`,
-        note: 'unknown',
-      };
-    return {
-      status: 'warn',
-      problem: `cannot read the lifecycle rules of ${arn} (${code})`,
-      note: 'unknown',
-    };
   }
 }

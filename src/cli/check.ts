@@ -23,7 +23,7 @@ export async function checkStorages(config: Config, only: readonly string[] = []
     wanted(storage.name),
   );
   const reports = await Promise.all([
-    ...s3.map((storage) => checkS3Storage(storage)),
+    ...s3.map((storage) => checkS3Storage(storage, undefined, config.resumable.expiry)),
     ...local.map((storage) =>
       checkLocalStorage(storage, resolve(localDirectory(storage) ?? join(config.local.root, storage.name))),
     ),

@@ -1,10 +1,13 @@
 import type { Config, S3ProfileConfig } from '../config/schema.ts';
+import { RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
 import { bucketArn, objectsArn, partitionOf, type S3Storage, s3Storages, usesKms } from './permissions.ts';
 
 /**
  * The minimal IAM policy for a config: per storage, object actions on `bucket/prefix*` only; per
  * bucket, s3:ListBucket narrowed to the storages' prefixes; KMS only where a storage encrypts with a
- * customer key; s3:PutObjectAcl only where a storage sets an ACL.
+ * customer key; s3:PutObjectAcl only where a storage sets an ACL. Resumable uploads keep their
+ * state (tails, leases) under `.stowage-resumable/<prefix>` at the bucket's root, so a storage with
+ * a prefix gets that area too (the root's `bucket/*` covers it already).
  *
  * Why the list condition is `StringLikeIfExists`: HeadBucket (readiness, `check`) and S3's choice
  * between 404 and 403 for a missing key both need s3:ListBucket but carry no `s3:prefix`, so a plain
@@ -42,11 +45,15 @@ export const sidPart = (name: string): string =>
 function objectStatement(storage: S3Storage): PolicyStatement {
   const actions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
   if (storage.profile.acl !== undefined) actions.push('s3:PutObjectAcl');
+  const { prefix } = storage.profile;
   return {
     Sid: `Objects${sidPart(storage.name)}`,
     Effect: 'Allow',
     Action: actions,
-    Resource: objectsArn(storage),
+    Resource:
+      prefix === ''
+        ? objectsArn(storage)
+        : [objectsArn(storage), `${bucketArn(storage)}/${RESUMABLE_STATE_PREFIX}${prefix}*`],
   };
 }
 
@@ -63,7 +70,8 @@ function listStatement(bucket: string, storages: S3Storage[]): PolicyStatement {
   };
   // One storage at the bucket root can list it all anyway: no condition then.
   if (prefixes.includes('')) return statement;
-  return { ...statement, Condition: { StringLikeIfExists: { 's3:prefix': prefixes.map((p) => `${p}*`) } } };
+  const listed = prefixes.flatMap((p) => [`${p}*`, `${RESUMABLE_STATE_PREFIX}${p}*`]);
+  return { ...statement, Condition: { StringLikeIfExists: { 's3:prefix': listed } } };
 }
 
 /**

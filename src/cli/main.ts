@@ -4,10 +4,11 @@ import { generateApiKey, hashApiKey } from '../auth/api-keys.ts';
 import { embeddedDefaultConfig } from '../config/defaults.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { bucketCors, bucketPolicy, publicStoragesByBucket } from './bucket-settings.ts';
+import { bucketCors, bucketLifecycle, bucketPolicy, publicStoragesByBucket } from './bucket-settings.ts';
 import { checkStorages } from './check.ts';
 import { formatFindings, formatTable, hasFailures, hasWarnings } from './check-report.ts';
 import { updateReadme } from './docs.ts';
+import { collectGarbage } from './gc.ts';
 import { iamPolicy } from './iam-policy.ts';
 import { renderOpenApi } from './openapi.ts';
 import { s3Storages } from './permissions.ts';
@@ -27,12 +28,13 @@ export const USAGE = `Usage: stowage <command> [options]
 
 Commands:
   check       For every storage: the bucket exists; the configured credentials can put, read, list
-              and delete (a probe object, removed afterwards) and abort multipart uploads; a lifecycle
-              rule aborts incomplete multipart uploads; a public storage's probe can be read
+              and delete (a probe object, removed afterwards) and abort multipart uploads; lifecycle
+              rules abort incomplete multipart uploads and expire resumable-upload state, no sooner
+              than resumable.expiry (see bucket-lifecycle); a public storage's probe can be read
               anonymously at its public URL. Prints a table; exits 1 on a problem, naming the
               missing permission (or bucket policy) and the ARN.
                 --storage NAME   only this storage (repeatable)
-                --strict         warnings (e.g. no lifecycle rule) fail too
+                --strict         warnings (e.g. a missing lifecycle rule) fail too
                 --json           the findings as JSON
   iam-policy  The minimal IAM policy (JSON) for the configured S3 storages.
                 --service-only   without s3:GetLifecycleConfiguration, which only \`check\` needs
@@ -41,6 +43,16 @@ Commands:
               anonymously: s3:GetObject on the storage's prefix, for everyone.
                 --storage NAME   only these storages (repeatable); needed when public storages
                                  are on several buckets, one policy per bucket
+  bucket-lifecycle
+              The lifecycle rules (JSON) every bucket of an S3 storage needs: abort incomplete
+              multipart uploads, and expire resumable-upload state (tails, leases) under
+              .stowage-resumable/, both no sooner than resumable.expiry; the same for every bucket.
+  gc          For every S3 storage (or --storage NAME): aborts the multipart uploads and removes the
+              state (reservation, tails, lease) of resumable uploads whose expiry passed, and of
+              writes whose writer died; prints each thing it removed. For servers without
+              lifecycle rules, or to clean up now.
+                --storage NAME   only this storage (repeatable)
+                --dry-run        print what would be removed, remove nothing
   bucket-cors The bucket CORS rules (JSON) for browsers reading presigned or public URLs (and PUT
               for direct uploads), from auth.cors.origins; the same rules for every bucket.
   config      Validates the config and prints it resolved (defaults applied), secrets masked.
@@ -91,6 +103,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         return iamPolicyCommand(await loadConfig(values.config, io), values, io);
       case 'bucket-policy':
         return bucketPolicyCommand(await loadConfig(values.config, io), values, io);
+      case 'bucket-lifecycle':
+        return bucketLifecycleCommand(await loadConfig(values.config, io), io);
+      case 'gc':
+        return await gcCommand(await loadConfig(values.config, io), values, io);
       case 'bucket-cors':
         return bucketCorsCommand(await loadConfig(values.config, io), io);
       case 'config': {
@@ -141,6 +157,7 @@ function parse(argv: readonly string[]) {
       strict: { type: 'boolean' },
       json: { type: 'boolean' },
       'service-only': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -211,4 +228,32 @@ function bucketCorsCommand(config: Config, io: CliIo): ExitCode {
     `for each of ${buckets.join(', ')}: aws s3api put-bucket-cors --bucket <bucket> --cors-configuration file://cors.json\n`,
   );
   return 0;
+}
+
+function bucketLifecycleCommand(config: Config, io: CliIo): ExitCode {
+  const buckets = [...new Set(s3Storages(config).map((storage) => storage.profile.bucket))];
+  if (buckets.length === 0) {
+    io.stderr('no S3 storage in this config: there are no bucket lifecycle rules to print\n');
+    return 1;
+  }
+  io.stdout(`${JSON.stringify(bucketLifecycle(config.resumable.expiry), null, 2)}\n`);
+  io.stderr(
+    `for each of ${buckets.join(', ')}: aws s3api put-bucket-lifecycle-configuration --bucket <bucket> ` +
+      '--lifecycle-configuration file://lifecycle.json (it replaces the rules the bucket had)\n',
+  );
+  return 0;
+}
+
+async function gcCommand(config: Config, options: Options, io: CliIo): Promise<ExitCode> {
+  const dryRun = options['dry-run'] === true;
+  const { removed, failures } = await collectGarbage(config, {
+    only: options.storage ?? [],
+    dryRun,
+    report: (line) => io.stdout(`${line}\n`),
+  });
+  io.stderr(
+    `${dryRun ? 'would remove' : 'removed'} ${removed} item${removed === 1 ? '' : 's'}` +
+      `${failures > 0 ? `; ${failures} could not be removed (see above)` : ''}\n`,
+  );
+  return failures > 0 ? 1 : 0;
 }

@@ -20,6 +20,14 @@ const optionalDuration = optionalDurationField();
 const bool = boolField;
 const port = z.coerce.number().int().min(0).max(65_535);
 const httpUrl = z.url({ protocol: /^https?$/ });
+/** A proxy `trustProxy` believes: an IP address or CIDR, or a range proxy-addr names (Fastify's trustProxy). */
+const proxyAddress = z.union([
+  z.ipv4(),
+  z.ipv6(),
+  z.cidrv4(),
+  z.cidrv6(),
+  z.enum(['loopback', 'linklocal', 'uniquelocal']),
+]);
 
 /** `type/subtype`, `type/*` or `*\/*`, lower-cased. */
 const mediaRange = z
@@ -303,10 +311,16 @@ export const configSchema = z
         shutdownGrace: duration('25s').describe(
           'On SIGTERM, in-flight uploads get this long to finish before they are aborted.',
         ),
-        trustProxy: bool
+        trustProxy: z
+          .union([bool, z.array(proxyAddress).min(1)])
           .default(false)
           .describe(
-            'Believe `X-Forwarded-*` headers (client address, protocol, host): only behind a proxy that sets them.',
+            'Believe `X-Forwarded-*` headers (client address, protocol, host): `true` from any peer (only where every connection comes through a proxy that sets them), or only from the proxies listed, by address or CIDR (`[10.0.0.0/8]`; `loopback`, `linklocal` and `uniquelocal` name those ranges).',
+          ),
+        publicBaseUrl: httpUrl
+          .optional()
+          .describe(
+            "The URL clients reach this service at (e.g. `https://files.example.com`), for the absolute URLs it makes to its own routes: a resumable upload's `Location`, links to local objects (unless `local.publicBaseUrl` says otherwise); the request's own origin when unset (read from `X-Forwarded-Proto`/`-Host` only when `trustProxy` trusts the peer).",
           ),
       })
       .strict()

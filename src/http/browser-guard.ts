@@ -64,7 +64,11 @@ const loopbackName = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /** Host header values (`name[:port]`) naming this service: loopback, or a configured public base URL. */
 export function hostMatcher(config: Config): (host: string) => boolean {
-  const bases = [config.local.publicBaseUrl, ...Object.values(config.storages).map((s) => s.publicBaseUrl)];
+  const bases = [
+    config.server.publicBaseUrl,
+    config.local.publicBaseUrl,
+    ...Object.values(config.storages).map((s) => s.publicBaseUrl),
+  ];
   const publicNames = new Set(
     bases.filter((base) => base !== undefined).map((base) => new URL(base).hostname),
   );

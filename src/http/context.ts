@@ -11,6 +11,8 @@ export interface RouteContext {
   uploads: UploadAdmission;
   /** Signs the receipt every upload answer carries. */
   receipts: ReceiptSigner;
+  /** `server.publicBaseUrl`: the base of absolute URLs to this service's routes (absolute-url.ts). */
+  publicBaseUrl?: string | undefined;
 }
 
 export function findStorage(context: RouteContext, name: string): Storage {

@@ -47,7 +47,10 @@ describe('stowage iam-policy', () => {
           Sid: 'ObjectsMedia',
           Effect: 'Allow',
           Action: objectActions,
-          Resource: 'arn:aws:s3:::acme-media/uploads/*',
+          Resource: [
+            'arn:aws:s3:::acme-media/uploads/*',
+            'arn:aws:s3:::acme-media/.stowage-resumable/uploads/*',
+          ],
         },
         {
           Sid: 'ObjectsPrivate',
@@ -59,14 +62,17 @@ describe('stowage iam-policy', () => {
           Sid: 'ObjectsExports',
           Effect: 'Allow',
           Action: objectActions,
-          Resource: 'arn:aws:s3:::acme-exports/exports/*',
+          Resource: [
+            'arn:aws:s3:::acme-exports/exports/*',
+            'arn:aws:s3:::acme-exports/.stowage-resumable/exports/*',
+          ],
         },
         {
           Sid: 'ListMedia',
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-media',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*'] } },
+          Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*', '.stowage-resumable/uploads/*'] } },
         },
         {
           Sid: 'ListPrivate',
@@ -79,7 +85,7 @@ describe('stowage iam-policy', () => {
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-exports',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*'] } },
+          Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*', '.stowage-resumable/exports/*'] } },
         },
         {
           Sid: 'CheckLifecycleRules',
@@ -113,7 +119,11 @@ describe('stowage iam-policy', () => {
       Effect: 'Allow',
       Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       Resource: 'arn:aws:s3:::shared',
-      Condition: { StringLikeIfExists: { 's3:prefix': ['avatars/*', 'docs/*'] } },
+      Condition: {
+        StringLikeIfExists: {
+          's3:prefix': ['avatars/*', '.stowage-resumable/avatars/*', 'docs/*', '.stowage-resumable/docs/*'],
+        },
+      },
     });
   });
 

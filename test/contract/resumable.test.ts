@@ -1,5 +1,6 @@
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LEASE_TTL_MS } from '../../src/storage/drivers/s3/lease.ts';
 import { type BackendInspector, contents } from '../support/backend.ts';
 import { form, pdf, png, sha256 } from '../support/payloads.ts';
 import { type ContractProfile, DRIVERS, forDriver, useStowage } from '../support/stowage.ts';
@@ -251,7 +252,7 @@ for (const driver of DRIVERS)
         expect([late.status, await errorCode(late)]).toEqual([410, 'UPLOAD_EXPIRED']);
       });
 
-      it('a second PATCH while one is running: 423 at once; the first one finishes its chunk', async () => {
+      it('a second PATCH while one is running: 423 at once and for as long as it runs; the first one finishes its chunk', async () => {
         const data = pdf(2 * MiB);
         const location = await locationOf(create('tus', data.length));
         let finish: () => void = () => {};
@@ -287,6 +288,10 @@ for (const driver of DRIVERS)
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         expect([second?.status, second && (await errorCode(second))]).toEqual([423, 'UPLOAD_LOCKED']);
+        // Past twice the S3 lease's TTL the first request still holds it: it renews it while it runs.
+        await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_TTL_MS));
+        const later = await patch(location, 0, Buffer.alloc(0));
+        expect([later.status, await errorCode(later)]).toEqual([423, 'UPLOAD_LOCKED']);
         finish();
         const answer = await first;
         expect([answer.status, answer.headers.get('upload-offset')]).toEqual([204, String(MiB)]);
@@ -322,11 +327,13 @@ for (const driver of DRIVERS)
         const finished = await patch(location, 0, data);
         expect(finished.status).toBe(200);
         const viaTus = (await finished.json()) as { key: string; contentType: string };
-        expect({ ...viaTus, key: undefined, etag: undefined }).toEqual({
+        // Both carry a receipt (of their own key); a resumable upload's has no checksum.
+        expect({ ...viaTus, key: undefined, etag: undefined, receipt: expect.any(String) }).toEqual({
           ...viaForm,
           key: undefined,
           etag: undefined,
           checksum: undefined,
+          receipt: expect.any(String),
         });
         const [formStored, tusStored] = await Promise.all(
           [viaForm!.key, viaTus.key].map((key) => stowage.backend('tus').object(key)),

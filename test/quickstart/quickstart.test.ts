@@ -10,7 +10,6 @@ import {
   type PlaceholderValues,
   readmeInlineCommands,
   readmeShellCommands,
-  readmeSpan,
 } from '../support/readme-commands.ts';
 import { createTestBucket, emptyAndDeleteBucket, listAllKeys } from '../support/s3-admin.ts';
 import { freePort } from '../support/stowage-process.ts';
@@ -272,9 +271,9 @@ describe('README commands', () => {
       Object.keys(NOT_RUN).filter((command) => !inline.includes(command)),
       'stale NOT_RUN',
     ).toEqual([]);
-    // The reader's own files the text names: a config (the example's copy) and the lifecycle rule.
+    // The reader's own file the text names: a config (the example's copy). The lifecycle rules come
+    // from `stowage bucket-lifecycle`, one of the commands below.
     await copyFile(join(checkout, 'stowage.example.yaml'), join(checkout, 'stowage.yaml'));
-    await writeFile(join(checkout, 'rule.json'), await readmeSpan('{"Rules":'));
     const env = {
       ...childEnv(0),
       ...values.env,

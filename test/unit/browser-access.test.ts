@@ -41,6 +41,7 @@ describe('originMatcher', () => {
 describe('hostMatcher', () => {
   const config = parseConfig(
     {
+      server: { publicBaseUrl: 'https://stowage.example.test' },
       local: { publicBaseUrl: 'https://files.example.test/base' },
       storages: { media: { driver: 'local', publicBaseUrl: 'https://cdn.example.test' } },
     },
@@ -57,6 +58,7 @@ describe('hostMatcher', () => {
       '[::1]:8080',
       'FILES.example.test',
       'cdn.example.test:443',
+      'stowage.example.test',
     ])
       expect(allowed(host), host).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { errors } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../src/cli/check-s3.ts';
+import { classify } from '../../src/cli/check-classify.ts';
 
 /** How `check` names a failed call: "cannot reach S3" only when S3 gave no HTTP answer at all. */
 const s3Answer = (name: string, status: number) =>

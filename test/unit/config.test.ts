@@ -42,6 +42,25 @@ describe('sizes and durations', () => {
 describe('config', () => {
   const minimal = { storages: { media: { driver: 's3', bucket: 'media-bucket' } } };
 
+  it('server.trustProxy: a boolean, or the proxies to believe by address, CIDR or named range', () => {
+    const server = (trustProxy: unknown) => ({ ...minimal, server: { trustProxy } });
+    expect(parseConfig(minimal, {}).server.trustProxy).toBe(false);
+    expect(parseConfig(server('true'), {}).server.trustProxy).toBe(true);
+    expect(parseConfig(server(['10.0.0.0/8', '192.0.2.7', '::1', 'loopback']), {}).server.trustProxy).toEqual(
+      ['10.0.0.0/8', '192.0.2.7', '::1', 'loopback'],
+    );
+    for (const bad of [['proxy.example.com'], ['10.0.0.0/33'], [], 'sometimes'])
+      expect(problemsOf(server(bad)).join('\n'), JSON.stringify(bad)).toContain('server.trustProxy');
+  });
+
+  it('server.publicBaseUrl: an http(s) URL', () => {
+    const server = (publicBaseUrl: unknown) => ({ ...minimal, server: { publicBaseUrl } });
+    expect(parseConfig(server('https://files.example.com'), {}).server.publicBaseUrl).toBe(
+      'https://files.example.com',
+    );
+    expect(problemsOf(server('ftp://files.example.com')).join('\n')).toContain('server.publicBaseUrl');
+  });
+
   it('applies defaults a production operator would expect', () => {
     const config = parseConfig(minimal, {});
     const media = config.storages.media;

@@ -96,10 +96,12 @@ export const putRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
       }
       const { replaced, ...object } = stored;
       logOnCompletion(request, { storage: storage.name, key, bytes: object.size });
-      const answer = await withReceipt(context, principal, object);
+      const answer = await withReceipt(context.receipts, describePrincipal(principal), object);
       return reply
         .code(replaced ? 200 : 201)
-        .send(answer.url ? { ...answer, url: absoluteUrl(request, answer.url) } : answer);
+        .send(
+          answer.url ? { ...answer, url: absoluteUrl(request, answer.url, context.publicBaseUrl) } : answer,
+        );
     },
   );
 };

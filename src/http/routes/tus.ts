@@ -20,6 +20,7 @@ import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
+import { withReceipt } from '../receipt-for.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 import { emptyReply, serveObject } from '../serve-object.ts';
@@ -60,6 +61,8 @@ interface Found {
   upload: ResumableUpload;
   principal: Principal;
   admission: RouteContext['uploads'];
+  publicBaseUrl: string | undefined;
+  receipts: RouteContext['receipts'];
 }
 
 export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context) => {
@@ -120,13 +123,19 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
         upload: toUpload(storage, ticket),
         principal,
         admission: context.uploads,
+        publicBaseUrl: context.publicBaseUrl,
+        receipts: context.receipts,
       };
       await store.begin(found.upload);
       const id = encodeUploadId(ticket, context.uploadIdKey);
       reply
         .header(
           'location',
-          absoluteUrl(request, `/v1/storages/${encodeURIComponent(storage.name)}/uploads/${id}`),
+          absoluteUrl(
+            request,
+            `/v1/storages/${encodeURIComponent(storage.name)}/uploads/${id}`,
+            context.publicBaseUrl,
+          ),
         )
         .header('upload-expires', new Date(ticket.expiresAt).toUTCString());
       logOnCompletion(request, { storage: storage.name, key: ticket.key });
@@ -300,6 +309,8 @@ async function findUpload(
     upload: toUpload(storage, ticket),
     principal,
     admission: context.uploads,
+    publicBaseUrl: context.publicBaseUrl,
+    receipts: context.receipts,
   };
 }
 
@@ -360,7 +371,7 @@ async function append(
   reply.header('upload-offset', result.offset);
   if (!result.finished) return undefined;
   const info = await storage.driver.head(upload.key);
-  return {
+  return withReceipt(found.receipts, ticket.principal, {
     storage: storage.name,
     key: ticket.key,
     size: info.size,
@@ -368,9 +379,9 @@ async function append(
     etag: info.etag,
     ...(info.originalName !== undefined && { originalName: info.originalName }),
     ...(storage.profile.access === 'public' && {
-      url: absoluteUrl(request, storage.driver.publicUrl(upload.key)),
+      url: absoluteUrl(request, storage.driver.publicUrl(upload.key), found.publicBaseUrl),
     }),
-  };
+  });
 }
 
 function storeOf(storage: Storage): ResumableStore {

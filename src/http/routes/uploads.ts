@@ -113,10 +113,12 @@ export const uploadRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, con
         files: stored.length,
         bytes: stored.reduce((sum, o) => sum + o.size, 0),
       });
-      const objects = await Promise.all(stored.map((object) => withReceipt(context, principal, object)));
+      const objects = await Promise.all(
+        stored.map((object) => withReceipt(context.receipts, describePrincipal(principal), object)),
+      );
       return reply.code(201).send({
         objects: objects.map((object) =>
-          object.url ? { ...object, url: absoluteUrl(request, object.url) } : object,
+          object.url ? { ...object, url: absoluteUrl(request, object.url, context.publicBaseUrl) } : object,
         ),
       });
     },

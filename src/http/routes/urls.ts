@@ -76,7 +76,7 @@ export const urlRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, contex
     },
     async (request) => {
       const { storage, scope } = await access(request, context, request.params.storage, 'sign');
-      const absolute = (url: string) => absoluteUrl(request, url);
+      const absolute = (url: string) => absoluteUrl(request, url, context.publicBaseUrl);
       const { body } = request;
       if ('keys' in body) {
         const urls = await issueLinks(storage, scope, body.keys, body.expiresIn, absolute);

@@ -14,33 +14,68 @@ import { encryptionParams } from './params.ts';
  * overwriting it, with `If-Match` on our own ETag, with one that has expired — never by a
  * look-then-delete, which could delete the next holder's. Each lease body is a fresh holder id, so
  * every write has a new ETag. The object is removed with the upload's other state.
+ *
+ * **Short and renewed.** The lease lasts LEASE_TTL_MS and its holder renews it (If-Match on its own
+ * ETag) every third of that while the request runs. An instance killed mid-PATCH cannot release
+ * it, and its lease then blocks the upload (423) until it expires: a few seconds, within the retries
+ * tus-js-client makes by default (0, 1, 3 and 5 s) — a lease as long as the longest request would
+ * make those clients give up. A renewal that fails (S3 away, or taken over after a stall past the
+ * TTL) ends the renewals; the request goes on, since correctness never depends on the lease.
+ * The expiry is the holder's clock: instances whose clocks differ by seconds (no NTP) make a dead
+ * holder's lease last that much longer, or a live one's be taken over early (harmless, see above).
  */
 const EXPIRES = 'stowage-lease-expires';
+export const LEASE_TTL_MS = 5000;
 
 export interface Lease {
   release(): Promise<void>;
 }
 
-export async function takeLease(context: S3Context, leaseKey: string, ttlSeconds: number): Promise<Lease> {
+export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LEASE_TTL_MS): Promise<Lease> {
   let etag: string;
   try {
-    etag = await write(context, leaseKey, Date.now() + ttlSeconds * 1000, { IfNoneMatch: '*' });
+    etag = await write(context, leaseKey, Date.now() + ttlMs, { IfNoneMatch: '*' });
   } catch (error) {
     if (!isPreconditionFailed(error) && !isConditionalConflict(error))
       throw toAppError(error, { operation: 'PutObject' });
-    etag = await takeOver(context, leaseKey, ttlSeconds);
+    etag = await takeOver(context, leaseKey, ttlMs);
   }
+  // One write at a time on the lease: a renewal in flight finishes before the release is sent.
+  let last: Promise<unknown> = Promise.resolve();
+  /** Still ours as far as we know (no renewal failed). */
+  let held = true;
+  let released = false;
+  const renewal = setInterval(() => {
+    last = last.then(async () => {
+      if (!held || released) return;
+      try {
+        etag = await withIfMatch(etag, (IfMatch) =>
+          write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+        );
+      } catch {
+        held = false;
+        clearInterval(renewal);
+      }
+    });
+  }, ttlMs / 3);
+  renewal.unref();
   return {
-    release: () =>
-      withIfMatch(etag, (IfMatch) => write(context, leaseKey, 0, { IfMatch })).then(
+    release: () => {
+      clearInterval(renewal);
+      released = true;
+      const releasing = last.then(() =>
+        held ? withIfMatch(etag, (IfMatch) => write(context, leaseKey, 0, { IfMatch })) : undefined,
+      );
+      return releasing.then(
         () => undefined,
         // Taken over meanwhile (ours had expired), or S3 is away: the lease expires on its own.
         () => undefined,
-      ),
+      );
+    },
   };
 }
 
-async function takeOver(context: S3Context, leaseKey: string, ttlSeconds: number): Promise<string> {
+async function takeOver(context: S3Context, leaseKey: string, ttlMs: number): Promise<string> {
   let current: { ETag?: string | undefined; Metadata?: Record<string, string> | undefined };
   try {
     current = await context.client.send(new HeadObjectCommand({ Bucket: context.bucket, Key: leaseKey }));
@@ -51,7 +86,7 @@ async function takeOver(context: S3Context, leaseKey: string, ttlSeconds: number
   if (Number(current.Metadata?.[EXPIRES] ?? 0) > Date.now()) throw locked();
   try {
     return await withIfMatch(current.ETag ?? '', (IfMatch) =>
-      write(context, leaseKey, Date.now() + ttlSeconds * 1000, { IfMatch }),
+      write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
     );
   } catch (error) {
     if (isPreconditionFailed(error) || isConditionalConflict(error)) throw locked();

@@ -32,10 +32,15 @@ import { PartWriter } from './part-writer.ts';
  */
 export const STATE_PREFIX = RESUMABLE_STATE_PREFIX;
 const statePrefix = (key: string) => `${STATE_PREFIX}${key}/`;
+/** The upload key a state object (tail, lease) belongs to, or undefined for any other key. */
+export function stateOwner(stateKey: string): string | undefined {
+  const slash = stateKey.lastIndexOf('/');
+  return stateKey.startsWith(STATE_PREFIX) && slash > STATE_PREFIX.length
+    ? stateKey.slice(STATE_PREFIX.length, slash)
+    : undefined;
+}
 const tailPrefix = (key: string) => `${statePrefix(key)}tail-`;
 const tailKey = (key: string, part: number) => `${tailPrefix(key)}${String(part).padStart(5, '0')}`;
-/** A reservation outlives the upload's expiry by this much, so it is never taken over while it runs. */
-const RESERVATION_MARGIN_SECONDS = 3600;
 
 export type ResumableState =
   | { status: 'gone' }
@@ -53,9 +58,14 @@ export type ResumableState =
       offset: number;
     };
 
-/** Reserves the final key for the upload's whole life (create-only.ts): its "alive" mark. */
+/**
+ * Reserves the final key for the upload's whole life (create-only.ts): its "alive" mark. It outlives
+ * the upload's expiry by a write's reservation TTL (server.requestTimeout and a margin): a PATCH
+ * accepted just before the expiry may run that long, and the reservation must not expire under it
+ * (be taken over, or removed by `stowage gc`, which goes by the reservation's expiry).
+ */
 export async function beginResumable(context: S3Context, upload: ResumableUpload): Promise<void> {
-  const ttl = Math.ceil((upload.expiresAt - Date.now()) / 1000) + RESERVATION_MARGIN_SECONDS;
+  const ttl = Math.ceil((upload.expiresAt - Date.now()) / 1000) + context.reservationTtlSeconds;
   await reserve({ ...context, reservationTtlSeconds: ttl }, upload.key, upload.writeId);
 }
 
@@ -104,8 +114,7 @@ export function s3ResumableStore(context: S3Context): ResumableStore {
   return {
     partSize: (length) => Math.max(context.profile.partSize, Math.ceil(length / S3_MAX_PARTS)),
     begin: (upload) => beginResumable(context, upload),
-    lease: (upload) =>
-      takeLease(context, `${statePrefix(upload.key)}lease`, context.connection.requestTimeout),
+    lease: (upload) => takeLease(context, `${statePrefix(upload.key)}lease`),
     progress: (upload) => resumableState(context, upload),
     // The state given back is the one progress() answered (its status says so).
     append: (input) => appendResumable(context, input as AppendInput<OpenS3Upload>),
