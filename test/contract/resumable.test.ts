@@ -236,6 +236,8 @@ for (const driver of DRIVERS)
         expect((await fetch(location, { method: 'HEAD', headers: TUS })).status).toBe(404);
         expect(await snapshot(stowage.backend('tus'))).toEqual(before);
         expect((await patch(location, 6 * MiB, data.subarray(6 * MiB))).status).toBe(404);
+        // A PATCH of an ended upload leaves nothing either (not even the lease it took to look).
+        expect(await snapshot(stowage.backend('tus'))).toEqual(before);
       });
 
       it('expiry: past Upload-Expires every request answers 410 UPLOAD_EXPIRED', async () => {

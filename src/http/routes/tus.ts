@@ -182,11 +182,15 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
       throw pastLength(found.ticket.length);
     const lease = await found.store.lease(found.upload).catch(unsure);
     let receipt: Awaited<ReturnType<typeof append>>;
+    let ended = false;
     try {
       receipt = await appendLeased(request, reply, found, offset);
+    } catch (error) {
+      ended = isAppError(error) && (error.code === 'UPLOAD_NOT_FOUND' || error.code === 'UPLOAD_FINISHED');
+      throw error;
     } finally {
       // Before the answer: a client's next PATCH follows it at once.
-      await lease.release();
+      await lease.release(ended);
     }
     return receipt ? reply.code(200).send(receipt) : emptyReply(reply.code(204));
   };

@@ -53,7 +53,10 @@ export interface ResumableStore {
    * Refuses (UPLOAD_LOCKED, 423) while another request appends to the upload. Only makes a second
    * PATCH fail fast: correctness never depends on it.
    */
-  lease(upload: ResumableUpload): Promise<{ release(): Promise<void> }>;
+  lease(upload: ResumableUpload): Promise<{
+    /** `ended`: the request found the upload finished or gone; the lease's own state goes too. */
+    release(ended?: boolean): Promise<void>;
+  }>;
   progress(upload: ResumableUpload): Promise<UploadProgress>;
   append(input: AppendInput): Promise<AppendResult>;
   /** Removes everything of an open upload; later requests find it gone. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
@@ -28,7 +28,8 @@ const EXPIRES = 'stowage-lease-expires';
 export const LEASE_TTL_MS = 5000;
 
 export interface Lease {
-  release(): Promise<void>;
+  /** `ended`: the upload turned out finished or gone, so the lease object itself is deleted. */
+  release(ended?: boolean): Promise<void>;
 }
 
 export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LEASE_TTL_MS): Promise<Lease> {
@@ -60,11 +61,17 @@ export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LE
   }, ttlMs / 3);
   renewal.unref();
   return {
-    release: () => {
+    release: (ended = false) => {
       clearInterval(renewal);
       released = true;
-      const releasing = last.then(() =>
-        held ? withIfMatch(etag, (IfMatch) => write(context, leaseKey, 0, { IfMatch })) : undefined,
+      // An ended upload has no next holder, and nothing but gc or a lifecycle rule would remove
+      // its lease: delete it (a PATCH or HEAD of an ended upload never takes it again).
+      const releasing = last.then((): Promise<unknown> | undefined =>
+        ended
+          ? context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: leaseKey }))
+          : held
+            ? withIfMatch(etag, (IfMatch) => write(context, leaseKey, 0, { IfMatch }))
+            : undefined,
       );
       return releasing.then(
         () => undefined,
