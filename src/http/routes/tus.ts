@@ -1,29 +1,28 @@
-import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { describePrincipal, type Principal } from '../../auth/principal.ts';
+import { describePrincipal } from '../../auth/principal.ts';
 import { AppError, isAppError } from '../../errors.ts';
-import { identify, objectMetadata, SNIFF_BYTES } from '../../storage/intake.ts';
 import { chooseExtension, generateKey } from '../../storage/keys.ts';
 import { tooLarge } from '../../storage/meter.ts';
-import { peek } from '../../storage/peek.ts';
-import type { OpenUpload, ResumableStore, ResumableUpload } from '../../storage/resumable/store.ts';
-import {
-  decodeUploadId,
-  encodeUploadId,
-  newWriteId,
-  type UploadTicket,
-} from '../../storage/resumable/upload-id.ts';
-import { backendKey, type Storage } from '../../storage/storage.ts';
+import { encodeUploadId, newWriteId, type UploadTicket } from '../../storage/resumable/upload-id.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
-import type { RouteContext } from '../context.ts';
-import { withReceipt } from '../receipt-for.ts';
-import { requestBodyStream } from '../request-body.ts';
-import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
+import { commonErrors, errorResponse, storageParams } from '../schemas.ts';
 import { emptyReply, serveObject } from '../serve-object.ts';
+import { append, resumableObject } from '../tus/append.ts';
+import {
+  type Found,
+  findUpload,
+  finished,
+  foundUpload,
+  pastLength,
+  storeOf,
+  type TusContext,
+  unsure,
+  uploadNotFound,
+} from '../tus/found-upload.ts';
 import {
   byteCount,
   OFFSET_STREAM,
@@ -33,37 +32,20 @@ import {
   tusHeaders,
 } from '../tus-headers.ts';
 
+const uploadParams = storageParams.extend({
+  id: z.string().min(1).max(2048).meta({ description: 'The upload id from `Location`.' }),
+});
+const tusHeadersSchema = z.looseObject({
+  'tus-resumable': z.string().optional().meta({ description: 'Must be `1.0.0` (all but OPTIONS).' }),
+});
+
 /**
  * Resumable uploads, tus 1.0.0 (creation, creation-with-upload, termination, expiration): POST
  * creates, HEAD/PATCH/DELETE work on `/v1/storages/{storage}/uploads/{id}`, GET there answers the
  * stored object once finished. The protocol and why it needs no shared state: the top of
  * src/storage/resumable/upload-id.ts.
  */
-export interface TusContext extends RouteContext {
-  /** MAC key for upload ids (upload-id.ts keyFor). */
-  uploadIdKey: Buffer;
-  expirySeconds: number;
-}
-
-const uploadParams = storageParams.extend({
-  id: z.string().min(1).max(2048).meta({ description: 'The upload id from `Location`.' }),
-});
-/** The stored object, as a form upload reports it; a checksum of bytes sent over many requests is not kept. */
-const resumableObject = storedObject.omit({ checksum: true });
-const tusHeadersSchema = z.looseObject({
-  'tus-resumable': z.string().optional().meta({ description: 'Must be `1.0.0` (all but OPTIONS).' }),
-});
-
-interface Found {
-  storage: Storage;
-  store: ResumableStore;
-  ticket: UploadTicket;
-  upload: ResumableUpload;
-  principal: Principal;
-  admission: RouteContext['uploads'];
-  publicBaseUrl: string | undefined;
-  receipts: RouteContext['receipts'];
-}
+export type { TusContext };
 
 export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context) => {
   // PATCH bodies are read as streams, whatever their type.
@@ -116,16 +98,7 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
         ...(filename !== undefined && { filename }),
         ...(filetype !== undefined && { filetype }),
       };
-      const found: Found = {
-        storage,
-        store,
-        ticket,
-        upload: toUpload(storage, ticket),
-        principal,
-        admission: context.uploads,
-        publicBaseUrl: context.publicBaseUrl,
-        receipts: context.receipts,
-      };
+      const found = foundUpload(context, storage, store, ticket, principal);
       await store.begin(found.upload);
       const id = encodeUploadId(ticket, context.uploadIdKey);
       reply
@@ -290,139 +263,5 @@ export const tusRoutes: FastifyPluginAsyncZod<TusContext> = async (app, context)
   );
 };
 
-/** The upload an id names, if the caller may touch it: its creator, or a service (API key) with write. */
-async function findUpload(
-  request: FastifyRequest<{ Params: { storage: string; id: string } }>,
-  reply: FastifyReply,
-  context: TusContext,
-  options: { tus: boolean } = { tus: true },
-): Promise<Found> {
-  tusHeaders(reply);
-  if (options.tus) requireTusVersion(request.headers);
-  const { storage, principal } = await access(request, context, request.params.storage, 'write');
-  const ticket = decodeUploadId(request.params.id, context.uploadIdKey);
-  if (ticket === undefined || ticket.storage !== storage.name) throw uploadNotFound();
-  if (ticket.principal !== describePrincipal(principal) && principal.kind !== 'api-key')
-    throw uploadNotFound();
-  reply.header('upload-expires', new Date(ticket.expiresAt).toUTCString());
-  if (ticket.expiresAt <= Date.now()) throw new AppError('UPLOAD_EXPIRED', 'the upload expired');
-  return {
-    storage,
-    store: storeOf(storage),
-    ticket,
-    upload: toUpload(storage, ticket),
-    principal,
-    admission: context.uploads,
-    publicBaseUrl: context.publicBaseUrl,
-    receipts: context.receipts,
-  };
-}
-
-/**
- * Streams the request body into the upload through one admitted part buffer. A type the storage
- * refuses (sniffed from the upload's first bytes) terminates the upload: 415, nothing kept.
- */
-async function append(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  found: Found,
-  state: OpenUpload,
-): Promise<z.infer<typeof resumableObject> | undefined> {
-  const { storage, store, ticket, upload } = found;
-  let body: Readable = requestBodyStream(request.raw);
-  const refuse = async (error: unknown): Promise<never> => {
-    if (
-      isAppError(error) &&
-      (error.code === 'UNSUPPORTED_MEDIA_TYPE' || error.code === 'CONTENT_TYPE_MISMATCH')
-    ) {
-      await store
-        .terminate(upload, state)
-        .catch((cause: unknown) => request.log.warn({ err: cause }, 'could not terminate a refused upload'));
-    }
-    throw error;
-  };
-  if (state.offset === 0) {
-    // The type is decided by the first bytes: refuse it before anything is stored.
-    const peeked = await peek(body, SNIFF_BYTES);
-    body = peeked.body;
-    if (peeked.head.length >= Math.min(SNIFF_BYTES, ticket.length))
-      await identify(storage.profile, peeked.head, ticket.filetype).catch(refuse);
-  }
-  const admitted = await found.admission.admit(
-    storage,
-    ticket.principal,
-    { atMost: Math.min(upload.partSize, upload.length), overwrite: false },
-    request.raw,
-  );
-  let result: Awaited<ReturnType<ResumableStore['append']>>;
-  try {
-    result = await store
-      .append({
-        upload,
-        state,
-        body,
-        buffer: admitted.buffer,
-        signal: admitted.signal,
-        describe: async (head) => {
-          const { contentType } = await identify(storage.profile, head, ticket.filetype);
-          return objectMetadata(storage.profile, contentType, ticket.filename, ticket.key);
-        },
-      })
-      .catch(refuse);
-  } finally {
-    admitted.release();
-  }
-  reply.header('upload-offset', result.offset);
-  if (!result.finished) return undefined;
-  const info = await storage.driver.head(upload.key);
-  return withReceipt(found.receipts, ticket.principal, {
-    storage: storage.name,
-    key: ticket.key,
-    size: info.size,
-    contentType: info.contentType,
-    etag: info.etag,
-    ...(info.originalName !== undefined && { originalName: info.originalName }),
-    ...(storage.profile.access === 'public' && {
-      url: absoluteUrl(request, storage.driver.publicUrl(upload.key), found.publicBaseUrl),
-    }),
-  });
-}
-
-function storeOf(storage: Storage): ResumableStore {
-  const store = storage.driver.resumable;
-  if (!store)
-    throw new AppError('STORAGE_NOT_SUPPORTED', `storage "${storage.name}" does not offer resumable uploads`);
-  return store;
-}
-
-const toUpload = (storage: Storage, ticket: UploadTicket): ResumableUpload => ({
-  key: backendKey(storage, ticket.key),
-  writeId: ticket.writeId,
-  length: ticket.length,
-  partSize: ticket.partSize,
-  expiresAt: ticket.expiresAt,
-});
-
 const hasBody = (request: FastifyRequest) =>
   Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
-
-const uploadNotFound = (message = 'no such upload') => new AppError('UPLOAD_NOT_FOUND', message);
-const finished = () => new AppError('UPLOAD_FINISHED', 'the upload is complete: GET its URL for the object');
-const pastLength = (length: number) =>
-  new AppError('UPLOAD_PAST_LENGTH', 'the body goes past Upload-Length', {
-    details: { uploadLength: length },
-  });
-
-/**
- * HEAD and PATCH when S3 could not say where the upload stands: 423, which tus-js-client retries;
- * any other error makes it start again from byte 0.
- */
-function unsure(error: unknown): never {
-  if (isAppError(error) && error.status >= 500) {
-    throw new AppError('UPLOAD_LOCKED', 'the upload state could not be read just now; retry', {
-      cause: error,
-      headers: { 'retry-after': '1' },
-    });
-  }
-  throw error;
-}
