@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { bucketLifecycle } from '../../src/cli/bucket-settings.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { composeOnTestS3 } from '../support/compose-s3.ts';
 import { form, png } from '../support/payloads.ts';
@@ -109,7 +110,10 @@ describe('docker-compose.yml', () => {
       expect(initEnv[bucket], bucket).toBe(stowageEnv[bucket]);
     }
     expect(init).toMatch(/mc mb --ignore-existing/);
-    expect(init).toMatch(/"AbortIncompleteMultipartUpload":\{"DaysAfterInitiation":1\}/);
+    // The rules are exactly what `stowage bucket-lifecycle` prints for the default resumable expiry.
+    const rule = (name: string) =>
+      JSON.parse(new RegExp(`^\\s*${name}='(.*)'$`, 'm').exec(init)?.[1] ?? 'null');
+    expect([rule('abort'), rule('state')]).toEqual(bucketLifecycle(24 * 3600).Rules);
     expect(init).toMatch(/mc ilm import/);
     expect(init).toMatch(/mc anonymous set download "sandbox\/\$\$MEDIA_BUCKET\/uploads"/);
     // Stowage signs in with MinIO's root user.
