@@ -1,12 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { resolveS3Connection } from '../../src/storage/drivers/s3/connection.ts';
+import { describe, expect, it } from 'vitest';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
 import { toObjectInfo } from '../../src/storage/drivers/s3/metadata.ts';
 import { createQuickHead } from '../../src/storage/drivers/s3/quick-head.ts';
 import { headObject } from '../../src/storage/drivers/s3/read.ts';
-import { bucketUrl } from '../../src/storage/drivers/s3/urls.ts';
-import { createTestBucket, emptyAndDeleteBucket, s3Client } from '../support/s3-admin.ts';
+import { useTestBucket } from '../support/test-bucket.ts';
 
 /**
  * The driver's own HEAD (quick-head.ts) against the real S3 server: S3 accepts its signature, and it
@@ -15,29 +13,15 @@ import { createTestBucket, emptyAndDeleteBucket, s3Client } from '../support/s3-
  */
 
 describe('quick HEAD', () => {
-  const server = inject('s3');
-  const client = s3Client(server);
-  let bucket = '';
-  const connection = resolveS3Connection({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: server.forcePathStyle,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
+  const target = useTestBucket('quickhead');
+  const { server, client } = target;
   const quick = () =>
     createQuickHead({
-      bucketUrl: bucketUrl({ ...connection, bucket }),
-      region: connection.region,
+      bucketUrl: target.url,
+      region: target.connection.region,
       credentials: async () => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }),
       timeoutMs: 5000,
     });
-
-  beforeAll(async () => {
-    bucket = await createTestBucket(server, 'quickhead');
-  });
-  afterAll(async () => {
-    await emptyAndDeleteBucket(bucket, client);
-  });
 
   it('reads what the SDK reads, for awkward keys and stored metadata; 404 for a missing key', async () => {
     const head = quick();
@@ -45,7 +29,7 @@ describe('quick HEAD', () => {
       for (const key of ['a.png', "dir/späce (1)!'*~.txt", 'q?#%;:,@+=&.bin', 'unicode/März 🎉.pdf']) {
         await client.send(
           new PutObjectCommand({
-            Bucket: bucket,
+            Bucket: target.bucket,
             Key: key,
             Body: `body of ${key}`,
             ContentType: 'text/plain; charset=utf-8',
@@ -56,7 +40,7 @@ describe('quick HEAD', () => {
         );
         const headers = await head(key);
         expect(headers, key).toBeTruthy();
-        const context = { client, bucket } as unknown as S3Context;
+        const context = { client, bucket: target.bucket } as unknown as S3Context;
         expect(toObjectInfo(key, headers!)).toEqual(await headObject(context, key));
         expect(headers?.Metadata?.sha256).toBe('ab'.repeat(32));
       }
@@ -68,8 +52,8 @@ describe('quick HEAD', () => {
 
   it('answers "ask the SDK" (undefined) when S3 refuses its signature', async () => {
     const head = createQuickHead({
-      bucketUrl: bucketUrl({ ...connection, bucket }),
-      region: connection.region,
+      bucketUrl: target.url,
+      region: target.connection.region,
       credentials: async () => ({ accessKeyId: server.accessKeyId, secretAccessKey: 'wrong-secret' }),
       timeoutMs: 5000,
     });

@@ -3,6 +3,7 @@ import type { S3ProfileConfig } from '../../../config/schema.ts';
 import type { PartPool } from '../../part-pool.ts';
 import type { Cleanups } from './background-cleanups.ts';
 import type { ResolvedS3Connection } from './connection.ts';
+import type { QuickPut } from './quick-put.ts';
 
 /** Everything one S3 storage's operations need; built once per driver. */
 export interface S3Context {
@@ -10,6 +11,8 @@ export interface S3Context {
   /** Same connections as `client`, one attempt per request: for bodies streamed as they arrive. */
   readonly streamClient: S3Client;
   readonly presignClient: S3Client;
+  /** Create-only writes of a body in memory without the SDK (quick-put.ts); absent: the SDK only. */
+  readonly quickPut?: QuickPut | undefined;
   readonly bucket: string;
   readonly profile: S3ProfileConfig;
   readonly connection: ResolvedS3Connection;

@@ -11,6 +11,7 @@ import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
 import { createQuickHead, quickHeadObject } from './quick-head.ts';
+import { createQuickPut } from './quick-put.ts';
 import { getObject, listObjects } from './read.ts';
 import { s3ResumableStore } from './resumable.ts';
 import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
@@ -35,10 +36,27 @@ const CHECK_TIMEOUT_MS = 3000;
 export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const connection = resolveS3Connection(options.connection);
   const { client, streamClient, presignClient } = createS3Clients(connection);
+  // Stowage's own requests (quick-head.ts, quick-put.ts) go to the internal endpoint, never the public one.
+  const internalBucketUrl = bucketUrl({
+    ...connection,
+    publicEndpoint: undefined,
+    bucket: options.profile.bucket,
+  });
+  const credentials = () => client.config.credentials();
+  const quickPut = createQuickPut({
+    bucketUrl: internalBucketUrl,
+    bucket: options.profile.bucket,
+    region: connection.region,
+    credentials,
+    timeoutMs: connection.requestTimeout * 1000,
+    signPayload: connection.signPayload,
+    checksums: connection.checksums,
+  });
   const context: S3Context = {
     client,
     streamClient,
     presignClient,
+    quickPut,
     pool: options.pool,
     bufferWaitMs: options.bufferWaitMs,
     bucket: options.profile.bucket,
@@ -64,9 +82,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     checksumMode: connection.checksums === 'when_supported',
   });
   const quickHead = createQuickHead({
-    bucketUrl: bucketUrl({ ...connection, publicEndpoint: undefined, bucket: options.profile.bucket }),
+    bucketUrl: internalBucketUrl,
     region: connection.region,
-    credentials: () => client.config.credentials(),
+    credentials,
     timeoutMs: connection.requestTimeout * 1000,
   });
 
@@ -120,6 +138,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async close() {
       context.cleanups.close();
       quickHead.close();
+      quickPut.close();
       client.destroy();
       streamClient.destroy();
       presignClient.destroy();

@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { ObjectInfo } from '../../driver.ts';
+import { createBucketEndpoint } from './bucket-endpoint.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { fromHttpHeaders, isReservation, type S3ObjectHeaders, toObjectInfo } from './metadata.ts';
@@ -12,8 +11,8 @@ import { createHeaderSigner, encodeKeyPath, type SigningCredentials } from './si
  * HEAD route). Through the SDK a HEAD costs ≈ 0.9 ms of Stowage CPU, and the SDK's undici handler
  * opens a new connection for each one (undici closes the socket after a HEAD unless told `reset:
  * false`, which the handler never says): ≈ 1.6 ms, and S3 pays for a TCP accept per link. Signed
- * here (header SigV4, sigv4.ts) and sent on a keep-alive agent, it costs ≈ 0.25 ms (bench/README,
- * "Links").
+ * here (header SigV4, sigv4.ts) and sent on a keep-alive agent (bucket-endpoint.ts), it costs
+ * ≈ 0.25 ms (bench/README, "Links").
  *
  * Only the two plain answers are taken from this path: 200 (the object's headers) and 404 (absent;
  * a HEAD has no body, so the SDK cannot tell NoSuchKey from NoSuchBucket either). Anything else — 403,
@@ -21,9 +20,6 @@ import { createHeaderSigner, encodeKeyPath, type SigningCredentials } from './si
  * whose retries and error mapping (errors.ts) stay the one place S3 failures are understood. A HEAD
  * that times out is not asked again (that would double the request deadline): it is a timeout.
  */
-
-/** Sockets kept per driver (the SDK client keeps its own 64). */
-const MAX_SOCKETS = 64;
 
 export interface QuickHeadSettings {
   /** The bucket as Stowage reaches it (the internal endpoint), path-style path included. */
@@ -38,14 +34,8 @@ export interface QuickHeadSettings {
 export type QuickHead = ((key: string) => Promise<S3ObjectHeaders | null | undefined>) & { close(): void };
 
 export function createQuickHead(settings: QuickHeadSettings): QuickHead {
-  const url = new URL(settings.bucketUrl);
-  const secure = url.protocol === 'https:';
-  const transport = secure ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port === '' ? undefined : Number(url.port);
-  const basePath = url.pathname.replace(/\/+$/, '');
-  const sign = createHeaderSigner(url.host, settings.region);
+  const endpoint = createBucketEndpoint(settings.bucketUrl, settings.timeoutMs, 'HEAD');
+  const sign = createHeaderSigner(endpoint.host, settings.region);
 
   const head = async (key: string): Promise<S3ObjectHeaders | null | undefined> => {
     let credentials: SigningCredentials;
@@ -54,31 +44,14 @@ export function createQuickHead(settings: QuickHeadSettings): QuickHead {
     } catch {
       return undefined;
     }
-    const path = `${basePath}/${encodeKeyPath(key)}`;
-    const headers = sign('HEAD', path, credentials);
-    return new Promise((resolve, reject) => {
-      const request = transport.request(
-        { agent, hostname, ...(port !== undefined && { port }), method: 'HEAD', path, headers },
-        (response) => {
-          response.resume();
-          const status = response.statusCode;
-          resolve(status === 200 ? fromHttpHeaders(response.headers) : status === 404 ? null : undefined);
-        },
-      );
-      // A stalled S3 is not asked twice: the request deadline holds for the whole HEAD (errors.ts
-      // maps the TimeoutError as it does the SDK's).
-      let timedOut = false;
-      request.setTimeout(settings.timeoutMs, () => {
-        timedOut = true;
-        request.destroy(
-          Object.assign(new Error('S3 did not answer the HEAD in time'), { name: 'TimeoutError' }),
-        );
-      });
-      request.on('error', (error) => (timedOut ? reject(error) : resolve(undefined)));
-      request.end();
-    });
+    const path = `${endpoint.basePath}/${encodeKeyPath(key)}`;
+    const response = await endpoint.send('HEAD', path, sign('HEAD', path, credentials), undefined);
+    if (response === undefined) return undefined;
+    response.resume();
+    const status = response.statusCode;
+    return status === 200 ? fromHttpHeaders(response.headers) : status === 404 ? null : undefined;
   };
-  return Object.assign(head, { close: () => agent.destroy() });
+  return Object.assign(head, { close: () => endpoint.close() });
 }
 
 /** The driver's head: the quick path, and the SDK when it cannot answer plainly. */

@@ -2,7 +2,8 @@ import { createHmac, hash } from 'node:crypto';
 
 /**
  * The SigV4 pieces Stowage's own signers share (query-signer.ts for presigned GETs, quick-head.ts for
- * the HEAD behind a link): encoding, dates, and a derived signing key kept per (day, credentials).
+ * the HEAD behind a link, quick-put.ts for a create-only write of a body in memory): encoding, dates,
+ * a derived signing key kept per (day, credentials), and header signing.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  */
 
@@ -88,6 +89,73 @@ export function hmacHex(key: HmacKey, message: string): string {
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
+ * Headers the SDK's signer never signs (@smithy/signature-v4 `ALWAYS_UNSIGNABLE_HEADERS`): hops may
+ * change them on the way. Left out here too, so a request signs what the SDK's would.
+ */
+const UNSIGNABLE_HEADERS = new Set([
+  'authorization',
+  'cache-control',
+  'connection',
+  'expect',
+  'from',
+  'keep-alive',
+  'max-forwards',
+  'pragma',
+  'referer',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'user-agent',
+  'x-amzn-trace-id',
+]);
+
+/**
+ * A request's headers with its signature: the given ones (lower-case names) plus `host`,
+ * `x-amz-content-sha256` (`payloadHash`: the body's SHA-256 in hex, or `UNSIGNED-PAYLOAD`),
+ * `x-amz-date`, the session token and `authorization`. Every header is signed but the unsignable ones,
+ * each value trimmed with its inner runs of whitespace folded to one space (SigV4's canonical form).
+ * The path is sent as given (already encoded; S3 does not encode it twice); no query.
+ */
+export type RequestSigner = (
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  payloadHash: string,
+  credentials: SigningCredentials,
+) => Record<string, string>;
+
+export function createRequestSigner(host: string, region: string): RequestSigner {
+  const signingKey = createSigningKeys(region);
+  return (method, path, headers, payloadHash, credentials) => {
+    const longDate = amzDate(new Date());
+    const day = longDate.slice(0, 8);
+    const scope = `${day}/${region}/${SERVICE}/aws4_request`;
+    const all: Record<string, string> = {
+      ...headers,
+      host,
+      'x-amz-content-sha256': payloadHash,
+      'x-amz-date': longDate,
+    };
+    if (credentials.sessionToken) all['x-amz-security-token'] = credentials.sessionToken;
+    const names = Object.keys(all)
+      .filter((name) => !UNSIGNABLE_HEADERS.has(name))
+      .sort();
+    let canonicalHeaders = '';
+    for (const name of names) canonicalHeaders += `${name}:${canonicalValue(all[name] ?? '')}\n`;
+    const signedHeaders = names.join(';');
+    const canonicalRequest = `${method}\n${path}\n\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
+    const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${hash('sha256', canonicalRequest)}`;
+    const signature = hmacHex(signingKey(day, credentials), stringToSign);
+    all.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return all;
+  };
+}
+
+/** As the SDK's signer writes a canonical header value. */
+const canonicalValue = (value: string): string => value.trim().replace(/\s+/g, ' ');
+
+/**
  * Header-signed requests without a body (HEAD, GET) to one host: `host`, `x-amz-content-sha256`,
  * `x-amz-date` (and the session token) signed, nothing else; other headers (Range) ride unsigned.
  */
@@ -95,23 +163,6 @@ export function createHeaderSigner(
   host: string,
   region: string,
 ): (method: string, path: string, credentials: SigningCredentials) => Record<string, string> {
-  const signingKey = createSigningKeys(region);
-  return (method, path, credentials) => {
-    const longDate = amzDate(new Date());
-    const day = longDate.slice(0, 8);
-    const scope = `${day}/${region}/${SERVICE}/aws4_request`;
-    const token = credentials.sessionToken;
-    const signedHeaders = `host;x-amz-content-sha256;x-amz-date${token ? ';x-amz-security-token' : ''}`;
-    const canonicalRequest = `${method}\n${path}\n\nhost:${host}\nx-amz-content-sha256:${EMPTY_SHA256}\nx-amz-date:${longDate}\n${token ? `x-amz-security-token:${token}\n` : ''}\n${signedHeaders}\n${EMPTY_SHA256}`;
-    const stringToSign = `${ALGORITHM}\n${longDate}\n${scope}\n${hash('sha256', canonicalRequest)}`;
-    const signature = hmacHex(signingKey(day, credentials), stringToSign);
-    const headers: Record<string, string> = {
-      host,
-      'x-amz-content-sha256': EMPTY_SHA256,
-      'x-amz-date': longDate,
-      authorization: `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-    };
-    if (token) headers['x-amz-security-token'] = token;
-    return headers;
-  };
+  const sign = createRequestSigner(host, region);
+  return (method, path, credentials) => sign(method, path, {}, EMPTY_SHA256, credentials);
 }

@@ -7,6 +7,7 @@ import type { S3Context } from './context.ts';
 import { outcomeUnknown, retractLateWrite } from './create-only.ts';
 import { httpStatusOf, isConditionalConflict, isPreconditionFailed, toAppError } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
+import type { QuickPutAnswer } from './quick-put.ts';
 import { storedEtag } from './stored-etag.ts';
 
 /**
@@ -17,7 +18,10 @@ import { storedEtag } from './stored-etag.ts';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One create-only PutObject (If-None-Match: *) of a body in memory. */
+/**
+ * One create-only PutObject (If-None-Match: *) of a body in memory: on the quick path first
+ * (quick-put.ts), whose plain answers stand; anything else is sent again through the SDK.
+ */
 export async function putCreateOnly(
   context: S3Context,
   params: PutObjectCommandInput,
@@ -25,13 +29,53 @@ export async function putCreateOnly(
   writeId: string,
 ): Promise<PutResult> {
   const key = params.Key as string;
+  const quick = await quickCreateOnly(context, params, data, writeId);
+  const etag = quick !== undefined ? quick.etag : await sdkCreateOnly(context, params, data, writeId);
+  return { key, size: data.length, etag: await storedEtag(context, key, etag, writeId), replaced: false };
+}
+
+/** The quick path's answer: stored (its ETag), or undefined for the SDK; rejects as the SDK call would. */
+async function quickCreateOnly(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  writeId: string,
+): Promise<{ etag: string | undefined } | undefined> {
+  if (context.quickPut === undefined) return undefined;
+  let answer: QuickPutAnswer;
+  try {
+    answer = await context.quickPut(params, data);
+  } catch (error) {
+    // A timeout (the only rejection): S3 may still carry the write out.
+    const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
+    if (outcomeUnknown(failure)) void retractLateWrite(context, params.Key as string, writeId);
+    throw failure;
+  }
+  if (answer === 'exists')
+    throw toAppError(preconditionFailed(), { operation: 'PutObject', createOnly: true });
+  return answer;
+}
+
+/** S3's 412 as the SDK reports it, for errors.ts to read like the SDK's own. */
+const preconditionFailed = () =>
+  Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+    name: 'PreconditionFailed',
+    $metadata: { httpStatusCode: 412 },
+  });
+
+/** The SDK's PutObject; the ETag S3 answered. */
+async function sdkCreateOnly(
+  context: S3Context,
+  params: PutObjectCommandInput,
+  data: Buffer,
+  writeId: string,
+): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
-    let etag: string | undefined;
     try {
       const output = await context.client.send(
         new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, IfNoneMatch: '*' }),
       );
-      etag = output.ETag;
+      return output.ETag;
     } catch (error) {
       // 409: a concurrent conditional write is in flight (AWS). The body is in memory, so replay it:
       // the retry either wins or gets 412 once the other write has landed.
@@ -40,10 +84,9 @@ export async function putCreateOnly(
         continue;
       }
       const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
-      if (outcomeUnknown(failure)) void retractLateWrite(context, key, writeId);
+      if (outcomeUnknown(failure)) void retractLateWrite(context, params.Key as string, writeId);
       throw failure;
     }
-    return { key, size: data.length, etag: await storedEtag(context, key, etag, writeId), replaced: false };
   }
 }
 
