@@ -8,7 +8,7 @@
  *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
  *   node bench/run.ts --s3-apart        # S3 server on CPU 0, bench process and Stowage on CPU 1
  *
- * Scenarios: upload, memory, concurrency, small, download, presign, overhead (bench/scenarios/). Each starts its own Stowage
+ * Scenarios: upload, memory, concurrency, small, download, presign, overhead, tus (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
  * to bench/results/<time>.md; progress goes to stderr. STOWAGE_BENCH_NODE_ARGS passes flags to the
  * Stowage child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -26,6 +26,7 @@ import { memoryScenario } from './scenarios/memory.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
 import { presignScenario } from './scenarios/presign.ts';
 import { smallScenario } from './scenarios/small.ts';
+import { tusScenario } from './scenarios/tus.ts';
 import { uploadScenario } from './scenarios/upload.ts';
 
 const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
@@ -36,6 +37,7 @@ const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
   download: downloadScenario,
   presign: presignScenario,
   overhead: overheadScenario,
+  tus: tusScenario,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {

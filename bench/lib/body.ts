@@ -12,8 +12,11 @@ export const GiB = 2 ** 30;
 
 const block = randomBytes(MiB);
 
-/** `size` bytes in chunks of at most 1 MiB. */
-export function generatedBody(size: number): Readable {
+/**
+ * `size` bytes in chunks of at most 1 MiB: the generated file's bytes from offset `from` on, so a
+ * file sent in slices (tus chunks) carries the same bytes as one sent whole.
+ */
+export function generatedBody(size: number, from = 0): Readable {
   let sent = 0;
   return new Readable({
     read() {
@@ -21,7 +24,8 @@ export function generatedBody(size: number): Readable {
         this.push(null);
         return;
       }
-      const piece = block.subarray(0, Math.min(block.length, size - sent));
+      const start = (from + sent) % block.length;
+      const piece = block.subarray(start, start + Math.min(block.length - start, size - sent));
       sent += piece.length;
       this.push(piece);
     },

@@ -10,11 +10,18 @@ import { stowageRoot } from './stowage.ts';
 
 const require = createRequire(new URL('../../package.json', import.meta.url));
 
-const version = (name: string): string => {
+/** The installed version of a package, or '?'. */
+export const packageVersion = (name: string): string => {
   try {
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
-    return '?';
+    // Packages whose `exports` leave out package.json (@tus/*): read it where npm put it.
+    try {
+      const path = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
+      return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    } catch {
+      return '?';
+    }
   }
 };
 
@@ -38,9 +45,9 @@ export function describeEnvironment(s3: S3Side): string[] {
     `- machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average at start ${loadavg()
       .map((value) => value.toFixed(2))
       .join(' ')}`,
-    `- Node.js ${process.version}; @aws-sdk/client-s3 ${version('@aws-sdk/client-s3')}, lib-storage ${version(
+    `- Node.js ${process.version}; @aws-sdk/client-s3 ${packageVersion('@aws-sdk/client-s3')}, lib-storage ${packageVersion(
       '@aws-sdk/lib-storage',
-    )}, s3-request-presigner ${version('@aws-sdk/s3-request-presigner')}; fastify ${version('fastify')}, @fastify/multipart ${version('@fastify/multipart')}; undici ${version('undici')} (load generator)`,
+    )}, s3-request-presigner ${packageVersion('@aws-sdk/s3-request-presigner')}; fastify ${packageVersion('fastify')}, @fastify/multipart ${packageVersion('@fastify/multipart')}; undici ${packageVersion('undici')} (load generator)`,
     `- S3: ${s3Version} at ${s3.server.endpoint} (${s3.server.kind})`,
     `- Stowage: ${stowageRoot} at ${commit}${dirty}`,
     ...(beforeRoot ? [`- "(before)" paths: ${beforeRoot}`] : []),

@@ -50,13 +50,18 @@ const relayOf = (name: string, child: ChildProcess, client: S3Client, cleanUp = 
   },
 });
 
-/** Starts one of bench/relay/*.ts as a child process; resolves once it printed the port it listens on. */
+/**
+ * Starts one of bench/relay/*.ts as a child process (with `env` added to this one's environment);
+ * resolves once it printed the port it listens on.
+ */
 export async function startNodeChild(
   script: string,
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [new URL(`../relay/${script}`, import.meta.url).pathname, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (data: Buffer) => resolve(Number(String(data).trim())));

@@ -77,6 +77,15 @@ export const deleteObject = (client: S3Client, bucket: string, key: string): Pro
 
 /** Deletes every object and multipart upload in the bucket, then the bucket. */
 export async function removeBucket(client: S3Client, bucket: string): Promise<void> {
+  await emptyBucket(client, bucket);
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * Deletes every object and aborts every multipart upload in the bucket: what a path left besides
+ * the object it stored (a tus server's state objects, an upload that failed half-way).
+ */
+export async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
   for (;;) {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
     const keys = (page.Contents ?? []).flatMap((entry) => (entry.Key ? [{ Key: entry.Key }] : []));
@@ -89,7 +98,6 @@ export async function removeBucket(client: S3Client, bucket: string): Promise<vo
       new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }),
     );
   }
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 /**

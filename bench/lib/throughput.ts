@@ -1,7 +1,7 @@
 import { GiB, MiB } from './body.ts';
 import type { BenchContext } from './context.ts';
 import { median } from './load.ts';
-import { type CpuUse, s3ServerPids, startCpuCount } from './proc.ts';
+import { type CpuUse, peakRssMiB, resetPeak, s3ServerPids, startCpuCount } from './proc.ts';
 import { fixed, ratio, type Table } from './report.ts';
 
 /**
@@ -14,6 +14,13 @@ import { fixed, ratio, type Table } from './report.ts';
 export interface TransferSample {
   mibPerSecond: number;
   cpu: CpuUse;
+  /** Peak RSS (MiB) during the transfer, when the rounds measure it (`peakRss`). */
+  peakRss?: {
+    /** The path's server process (Stowage, a relay, a peer); absent on the direct path. */
+    server: number | undefined;
+    /** This process: the load generator, or the direct S3 client. */
+    bench: number;
+  };
 }
 
 const total = (cpu: CpuUse) => cpu.stowage + cpu.client + cpu.s3;
@@ -25,6 +32,8 @@ export function throughputTable(input: {
   direct: string;
   bytes: number;
   notes?: string[];
+  /** What the server-side CPU column names (default: "Stowage or relay"). */
+  server?: string;
 }): Table {
   const directSamples = input.samples.get(input.direct)!;
   const reference = median(directSamples.map((s) => s.mibPerSecond));
@@ -32,6 +41,16 @@ export function throughputTable(input: {
   const cpuOf = (list: TransferSample[], side: keyof CpuUse | 'total') =>
     median(list.map((s) => (side === 'total' ? total(s.cpu) : s.cpu[side]))) / gib;
   const directCpu = cpuOf(directSamples, 'total');
+  const server = input.server ?? 'Stowage or relay';
+  // Peak RSS columns only when the rounds measured it.
+  const withPeaks = directSamples.some((sample) => sample.peakRss !== undefined);
+  const peakOf = (list: TransferSample[], side: 'server' | 'bench') => {
+    const values = list.flatMap((sample) => {
+      const value = sample.peakRss?.[side];
+      return value === undefined ? [] : [value];
+    });
+    return values.length === 0 ? '—' : fixed(Math.max(...values));
+  };
   return {
     title: input.title,
     header: [
@@ -39,7 +58,8 @@ export function throughputTable(input: {
       'MiB/s',
       'ratio to direct',
       'rounds (MiB/s)',
-      'CPU s/GiB: Stowage or relay',
+      ...(withPeaks ? [`peak RSS MiB: ${server}`, 'bench process'] : []),
+      `CPU s/GiB: ${server}`,
       'bench process',
       'S3 server',
       'all',
@@ -55,6 +75,7 @@ export function throughputTable(input: {
         fixed(rate),
         ratio(rate, reference),
         list.map((s) => fixed(s.mibPerSecond)).join(', '),
+        ...(withPeaks ? [peakOf(list, 'server'), peakOf(list, 'bench')] : []),
         isDirect ? '—' : fixed(cpuOf(list, 'stowage'), 2),
         fixed(cpuOf(list, 'client'), 2),
         fixed(cpuOf(list, 's3'), 2),
@@ -64,6 +85,12 @@ export function throughputTable(input: {
     }),
     notes: [
       ...(input.notes ?? []),
+      ...(withPeaks
+        ? [
+            'Peak RSS: the highest VmHWM over the rounds, reset (clear_refs) before each transfer, of the ' +
+              "path's server process and of the bench process.",
+          ]
+        : []),
       'CPU: user + system seconds per GiB moved (medians), of the Stowage process, of the bench process ' +
         '(the load generator on the Stowage paths, the S3 client itself on the direct path) and of the S3 ' +
         'server (radosgw + ceph-osd), which all share the same 2 cores; "ratio at equal CPU" is the direct ' +
@@ -95,16 +122,30 @@ export async function transferRounds<T>(input: {
   settle?: (path: TransferPath<T>, result: T) => Promise<void>;
   /** After each round. */
   afterRound?: () => Promise<void>;
+  /** Also measure the peak RSS of the path's process and of this one during each transfer. */
+  peakRss?: boolean;
 }): Promise<Map<string, TransferSample[]>> {
   const { context, paths } = input;
   const s3Pids = s3ServerPids();
   const samples = new Map<string, TransferSample[]>(paths.map((path) => [path.name, []]));
   for (let round = 0; round < context.options.rounds; round++) {
     for (const path of paths.map((_, index) => paths[(index + round) % paths.length]!)) {
+      if (input.peakRss) {
+        if (path.pid !== undefined) resetPeak(path.pid);
+        resetPeak(process.pid);
+      }
       const cpu = startCpuCount(path.pid ?? input.idlePid, s3Pids);
       const started = performance.now();
       const result = await path.run(round);
-      const sample = { mibPerSecond: input.bytes / MiB / ((performance.now() - started) / 1000), cpu: cpu() };
+      const sample: TransferSample = {
+        mibPerSecond: input.bytes / MiB / ((performance.now() - started) / 1000),
+        cpu: cpu(),
+      };
+      if (input.peakRss)
+        sample.peakRss = {
+          server: path.pid === undefined ? undefined : peakRssMiB(path.pid),
+          bench: peakRssMiB(process.pid),
+        };
       if (path.pid === undefined) sample.cpu.stowage = 0;
       samples.get(path.name)!.push(sample);
       context.log(`${input.label} round ${round + 1} ${path.name}: ${fixed(sample.mibPerSecond)} MiB/s`);
