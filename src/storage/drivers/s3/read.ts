@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { GetInput, GetResult, ListInput, ListResult, ObjectInfo } from '../../driver.ts';
-import { RESUMABLE_STATE_PREFIX } from '../../keys.ts';
+import { DIRECT_STAGING_PREFIX, RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { S3Context } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
@@ -118,11 +118,16 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
     );
     const entries = output.Contents ?? [];
     const hidden = await hiddenEntries(context, entries);
+    // Unverified direct uploads, under the storage's prefix (keys.ts DIRECT_STAGING_PREFIX).
+    const staging = `${context.profile.prefix}${DIRECT_STAGING_PREFIX}`;
     const objects = entries
       // Resumable uploads' state, at the bucket root: visible to a storage with an empty prefix only.
       .filter(
         (entry, index) =>
-          entry.Key !== undefined && !hidden[index] && !entry.Key.startsWith(RESUMABLE_STATE_PREFIX),
+          entry.Key !== undefined &&
+          !hidden[index] &&
+          !entry.Key.startsWith(RESUMABLE_STATE_PREFIX) &&
+          !entry.Key.startsWith(staging),
       )
       .map((entry) => ({
         key: entry.Key as string,
