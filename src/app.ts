@@ -14,6 +14,7 @@ import { registerErrorHandling, sendError, toAppError } from './http/error-handl
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { answerProtocolError } from './http/protocol-errors.ts';
+import { directRoutes } from './http/routes/direct.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
@@ -25,6 +26,7 @@ import { uploadRoutes } from './http/routes/uploads.ts';
 import { urlRoutes } from './http/routes/urls.ts';
 import { requestId } from './logger.ts';
 import { createMetrics, instrumentStorages, observePartPool } from './metrics.ts';
+import { directKeyFor } from './storage/direct/issued-key.ts';
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import type { PartPool } from './storage/part-pool.ts';
 import { closeStorages } from './storage/registry.ts';
@@ -106,10 +108,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(storageRoutes, context);
   await app.register(uploadRoutes, context);
   await app.register(putRoutes, context);
+  // One secret for every kind of upload token, each under its own label (upload-id.ts, issued-key.ts).
+  const uploadSecret = config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex');
   await app.register(tusRoutes, {
     ...context,
-    uploadIdKey: keyFor(config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex')),
+    uploadIdKey: keyFor(uploadSecret),
     expirySeconds: config.resumable.expiry,
+  });
+  await app.register(directRoutes, {
+    ...context,
+    directKey: directKeyFor(uploadSecret),
+    expirySeconds: config.direct.expiry,
   });
   await app.register(objectRoutes, context);
   await app.register(listRoutes, context);

@@ -7,6 +7,8 @@ import { createCleanups } from './background-cleanups.ts';
 import { createConditionsGate } from './conditions-probe.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
+import { findPromoted, inspectStaged, promoteStaged, readStagedHead } from './direct-promote.ts';
+import { presignDirect } from './direct-sign.ts';
 import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
@@ -73,6 +75,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   return {
     kind: 's3',
     resumable: s3ResumableStore(context),
+    direct: {
+      presign: (operation, expiresIn) => presignDirect(context, operation, expiresIn),
+      inspect: (key) => inspectStaged(context, key),
+      readHead: (key, etag, bytes) => readStagedHead(context, key, etag, bytes),
+      promote: (input) => promoteStaged(context, input),
+      findPromoted: (stem, writeId) => findPromoted(context, stem, writeId),
+    },
     partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
       // Once the probe found that the server does not enforce the conditions, a create-only write

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { AppError } from '../errors.ts';
+import { decodeIssuedKey, type IssuedKey } from '../storage/direct/issued-key.ts';
+import type { DirectUploads } from '../storage/direct/port.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/**
+ * The request bodies of the direct-upload routes (routes/direct.ts) and what they mean. `sign` takes
+ * exactly what `@uppy/aws-s3` 6.x's `signRequest` passes (S3mini.ts): the HTTP method of the S3
+ * request, the key, and `uploadId`/`partNumber` for multipart operations; `contentType`, `size`,
+ * `filename` and `expiresIn` are optional declarations a client may add.
+ */
+
+const S3_MAX_PART = 10_000;
+
+export const signBody = z.object({
+  method: z.enum(['PUT', 'POST', 'GET', 'DELETE']).meta({
+    description:
+      'The S3 request to sign: PUT = PutObject (or UploadPart with `uploadId` and `partNumber`), POST = CreateMultipartUpload (CompleteMultipartUpload with `uploadId`), GET = ListParts, DELETE = AbortMultipartUpload.',
+  }),
+  key: z.string().max(4096).optional().meta({
+    description:
+      "For PutObject and CreateMultipartUpload the client's proposal, never used as a key (its last segment, less Uppy's random prefix, is the filename when `filename` is absent); otherwise the key Stowage issued.",
+  }),
+  uploadId: z.string().min(1).max(1024).optional(),
+  partNumber: z.number().int().min(1).max(S3_MAX_PART).optional(),
+  contentType: z
+    .string()
+    .max(255)
+    .optional()
+    .meta({ description: 'Declared type, signed into a PutObject (S3 then refuses another one).' }),
+  size: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .meta({ description: 'Declared byte count: signed into a PutObject, checked at finalize.' }),
+  filename: z
+    .string()
+    .max(1024)
+    .optional()
+    .meta({ description: 'Original filename, stored like a form upload’s.' }),
+  expiresIn: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: "Seconds the URL lives; clamped to the storage's presign maximum." }),
+});
+export type SignBody = z.infer<typeof signBody>;
+
+export const signAnswer = z.object({
+  url: z.string().meta({ description: 'The presigned S3 request: send it with `method` to this URL.' }),
+  key: z
+    .string()
+    .optional()
+    .meta({ description: 'The key Stowage issued (PutObject, CreateMultipartUpload): use it from now on.' }),
+  headers: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: 'Signed headers the request must carry as they are.' }),
+});
+
+export const finalizeBody = z.object({
+  key: z.string().min(1).max(4096).meta({ description: 'The key `sign` issued.' }),
+});
+
+/** The S3 operation a sign request asks for (INVALID: a combination Uppy never sends). */
+export type RequestedOperation =
+  | { op: 'PutObject' | 'CreateMultipartUpload' }
+  | { op: 'UploadPart'; uploadId: string; partNumber: number }
+  | { op: 'ListParts' | 'CompleteMultipartUpload' | 'AbortMultipartUpload'; uploadId: string };
+
+export function requestedOperation(body: SignBody): RequestedOperation {
+  const { method, uploadId, partNumber } = body;
+  if (uploadId === undefined) {
+    if (method === 'PUT') return { op: 'PutObject' };
+    if (method === 'POST') return { op: 'CreateMultipartUpload' };
+    throw new AppError('BAD_REQUEST', `${method} without uploadId is not an operation Stowage signs`);
+  }
+  if (method === 'PUT') {
+    if (partNumber === undefined) throw new AppError('BAD_REQUEST', 'UploadPart needs a partNumber');
+    return { op: 'UploadPart', uploadId, partNumber };
+  }
+  if (method === 'GET') return { op: 'ListParts', uploadId };
+  if (method === 'POST') return { op: 'CompleteMultipartUpload', uploadId };
+  return { op: 'AbortMultipartUpload', uploadId };
+}
+
+/** The issued key, if it is this principal's for this storage and still valid; else 403. */
+export function verifiedKey(
+  text: string | undefined,
+  mac: Buffer,
+  storage: Storage,
+  principal: string,
+): IssuedKey {
+  const issued = text === undefined ? undefined : decodeIssuedKey(text, mac);
+  if (issued === undefined || issued.storage !== storage.name || issued.principal !== principal)
+    throw new AppError('DIRECT_KEY_REFUSED', 'this key was not issued to you for this storage');
+  if (issued.expiresAt <= Date.now()) throw new AppError('DIRECT_KEY_EXPIRED', 'this key has expired');
+  return issued;
+}
+
+export function directOf(storage: Storage): DirectUploads {
+  const direct = storage.driver.direct;
+  if (!direct)
+    throw new AppError('DIRECT_NOT_SUPPORTED', `storage "${storage.name}" does not offer direct uploads`);
+  return direct;
+}
+
+/** Uppy's default proposal is `<random UUID>-<file name>`: the name is what is left. */
+const uppyPrefix = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-/i;
+
+export const proposedFilename = (body: SignBody): string | undefined =>
+  body.filename ?? body.key?.split('/').pop()?.replace(uppyPrefix, '');

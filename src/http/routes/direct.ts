@@ -1,0 +1,159 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { describePrincipal } from '../../auth/principal.ts';
+import { AppError } from '../../errors.ts';
+import { essence, isAllowed } from '../../storage/content-type.ts';
+import { finalizeDirect } from '../../storage/direct/finalize.ts';
+import { encodeIssuedKey, type IssuedKey, newDirectId, stagingKey } from '../../storage/direct/issued-key.ts';
+import { sanitizeFilename } from '../../storage/keys.ts';
+import { tooLarge } from '../../storage/meter.ts';
+import { backendKey } from '../../storage/storage.ts';
+import { absoluteUrl } from '../absolute-url.ts';
+import { access } from '../access.ts';
+import { logOnCompletion } from '../access-log.ts';
+import type { RouteContext } from '../context.ts';
+import {
+  directOf,
+  finalizeBody,
+  proposedFilename,
+  requestedOperation,
+  signAnswer,
+  signBody,
+  verifiedKey,
+} from '../direct-requests.ts';
+import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
+
+/**
+ * Direct-to-S3 uploads: `sign` answers one presigned S3 request at a time (Uppy's `signRequest`
+ * contract), `finalize` verifies what arrived and promotes it. The protocol, and why it needs no
+ * state: the top of src/storage/direct/issued-key.ts.
+ */
+export interface DirectContext extends RouteContext {
+  /** MAC key for issued keys (issued-key.ts directKeyFor). */
+  directKey: Buffer;
+  expirySeconds: number;
+}
+
+/** As a form upload reports it; a checksum of bytes Stowage never saw is not known. */
+const directObject = storedObject.omit({ checksum: true });
+
+export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, context) => {
+  app.post(
+    '/v1/storages/:storage/direct/sign',
+    {
+      schema: {
+        summary: 'Sign one S3 request of a direct upload (Uppy AwsS3 `signRequest`)',
+        params: storageParams,
+        body: signBody,
+        response: {
+          200: signAnswer,
+          ...commonErrors,
+          409: errorResponse,
+          413: errorResponse,
+          415: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { storage, scope, principal } = await access(request, context, request.params.storage, 'write');
+      const direct = directOf(storage);
+      const { profile } = storage;
+      const body = request.body;
+      const requested = requestedOperation(body);
+      const who = describePrincipal(principal);
+      const expiresIn = Math.min(body.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
+
+      if (requested.op === 'PutObject' || requested.op === 'CreateMultipartUpload') {
+        if (body.size !== undefined && body.size > profile.maxFileSize) throw tooLarge(profile.maxFileSize);
+        const declaredType = essence(body.contentType);
+        if (
+          body.contentType !== undefined &&
+          (!declaredType || !isAllowed(declaredType, profile.allowedTypes))
+        )
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'this storage does not take that content type');
+        const filename = sanitizeFilename(proposedFilename(body));
+        const issued: IssuedKey = {
+          id: newDirectId(),
+          storage: storage.name,
+          principal: who,
+          keyPrefix: scope.keyPrefix,
+          expiresAt: Date.now() + context.expirySeconds * 1000,
+          ...(body.size !== undefined && { size: body.size }),
+          ...(body.contentType !== undefined && { contentType: body.contentType }),
+          ...(filename !== undefined && { filename }),
+        };
+        const key = backendKey(storage, stagingKey(issued));
+        const signed = await direct.presign(
+          requested.op === 'PutObject'
+            ? {
+                op: 'PutObject',
+                key,
+                ...(body.contentType !== undefined && { contentType: body.contentType }),
+                ...(body.size !== undefined && { contentLength: body.size }),
+              }
+            : {
+                op: 'CreateMultipartUpload',
+                key,
+                ...(body.contentType !== undefined && { contentType: body.contentType }),
+              },
+          expiresIn,
+        );
+        logOnCompletion(request, { storage: storage.name, key: stagingKey(issued) });
+        return reply.send({
+          url: signed.url,
+          key: encodeIssuedKey(issued, context.directKey),
+          headers: signed.headers,
+        });
+      }
+
+      const issued = verifiedKey(body.key, context.directKey, storage, who);
+      const key = backendKey(storage, stagingKey(issued));
+      const remaining = Math.floor((issued.expiresAt - Date.now()) / 1000);
+      const signed = await direct.presign({ ...requested, key }, Math.max(1, Math.min(expiresIn, remaining)));
+      logOnCompletion(request, { storage: storage.name, key: stagingKey(issued) });
+      return reply.send({ url: signed.url, headers: signed.headers });
+    },
+  );
+
+  app.post(
+    '/v1/storages/:storage/direct/finalize',
+    {
+      schema: {
+        summary: 'Verify a direct upload and store it under its final key',
+        params: storageParams,
+        body: finalizeBody,
+        response: {
+          200: z
+            .object({ objects: z.array(directObject) })
+            .meta({ description: 'Already finalized: the same object.' }),
+          201: z.object({ objects: z.array(directObject) }),
+          ...commonErrors,
+          409: errorResponse,
+          412: errorResponse,
+          413: errorResponse,
+          415: errorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { storage, principal } = await access(request, context, request.params.storage, 'write');
+      const direct = directOf(storage);
+      const issued = verifiedKey(request.body.key, context.directKey, storage, describePrincipal(principal));
+      const done = await finalizeDirect(storage, direct, issued, request.log);
+      logOnCompletion(request, { storage: storage.name, key: done.key });
+      const { info } = done;
+      const object = {
+        storage: storage.name,
+        key: done.key,
+        size: info.size,
+        contentType: info.contentType,
+        etag: info.etag,
+        ...(info.originalName !== undefined && { originalName: info.originalName }),
+        ...(storage.profile.access === 'public' && {
+          url: absoluteUrl(request, storage.driver.publicUrl(info.key)),
+        }),
+      };
+      return reply.code(done.already ? 200 : 201).send({ objects: [object] });
+    },
+  );
+};

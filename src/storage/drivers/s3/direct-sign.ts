@@ -1,0 +1,107 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { DirectOperation, PresignedRequest } from '../../direct/port.ts';
+import type { S3Context } from './context.ts';
+import { toAppError } from './errors.ts';
+import { encryptionParams } from './params.ts';
+import { clampExpiry } from './urls.ts';
+
+/**
+ * Presigned S3 requests for direct uploads, sent by the client itself (Uppy's S3 client in
+ * `signRequest` mode, or any fetch). Signed against the endpoint clients use (presignClient). Only the
+ * headers the upload must carry are signed: the content type and length when the client declared
+ * them (then S3 refuses a body of another length), the encryption headers a bucket policy may demand;
+ * everything else is `host` only, so a browser's own headers do not break the signature.
+ */
+export async function presignDirect(
+  context: S3Context,
+  operation: DirectOperation,
+  expiresInSeconds: number,
+): Promise<PresignedRequest> {
+  const { bucket: Bucket, presignClient } = context;
+  const target = { Bucket, Key: operation.key };
+  const headers: Record<string, string> = {};
+  const encryption = encryptionParams(context.profile);
+  if (encryption.ServerSideEncryption !== undefined)
+    headers['x-amz-server-side-encryption'] = encryption.ServerSideEncryption;
+  if (encryption.SSEKMSKeyId !== undefined)
+    headers['x-amz-server-side-encryption-aws-kms-key-id'] = encryption.SSEKMSKeyId;
+  type Options = Parameters<typeof getSignedUrl>[2];
+  const sign = (options: Options) => {
+    switch (operation.op) {
+      case 'PutObject':
+        if (operation.contentType !== undefined) headers['content-type'] = operation.contentType;
+        return getSignedUrl(
+          presignClient,
+          new PutObjectCommand({
+            ...target,
+            ...encryption,
+            ...(operation.contentType !== undefined && { ContentType: operation.contentType }),
+            ...(operation.contentLength !== undefined && { ContentLength: operation.contentLength }),
+          }),
+          options,
+        );
+      case 'CreateMultipartUpload':
+        if (operation.contentType !== undefined) headers['content-type'] = operation.contentType;
+        return getSignedUrl(
+          presignClient,
+          new CreateMultipartUploadCommand({
+            ...target,
+            ...encryption,
+            ...(operation.contentType !== undefined && { ContentType: operation.contentType }),
+          }),
+          options,
+        );
+      case 'UploadPart':
+        return getSignedUrl(
+          presignClient,
+          new UploadPartCommand({
+            ...target,
+            UploadId: operation.uploadId,
+            PartNumber: operation.partNumber,
+          }),
+          options,
+        );
+      case 'ListParts':
+        return getSignedUrl(
+          presignClient,
+          new ListPartsCommand({ ...target, UploadId: operation.uploadId }),
+          options,
+        );
+      case 'CompleteMultipartUpload':
+        return getSignedUrl(
+          presignClient,
+          new CompleteMultipartUploadCommand({ ...target, UploadId: operation.uploadId }),
+          options,
+        );
+      case 'AbortMultipartUpload':
+        return getSignedUrl(
+          presignClient,
+          new AbortMultipartUploadCommand({ ...target, UploadId: operation.uploadId }),
+          options,
+        );
+    }
+  };
+  try {
+    const credentials = await presignClient.config.credentials();
+    const expiresIn = clampExpiry(expiresInSeconds, Date.now(), credentials.expiration);
+    const signed = new Set(Object.keys(headers));
+    if (operation.op === 'PutObject' && operation.contentLength !== undefined) signed.add('content-length');
+    const url = await sign({
+      expiresIn,
+      signableHeaders: signed,
+      // Signed headers stay headers (the client sends them), not query parameters.
+      unhoistableHeaders: signed,
+    });
+    return { url, headers };
+  } catch (error) {
+    throw toAppError(error, { operation: `Presign${operation.op}` });
+  }
+}

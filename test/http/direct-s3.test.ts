@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { directKeyFor, encodeIssuedKey, newDirectId } from '../../src/storage/direct/issued-key.ts';
+import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
+import { form, pdf, png, sha256 } from '../support/payloads.ts';
+import { useStowage } from '../support/stowage.ts';
+
+/**
+ * Direct-to-S3 uploads against real Ceph: Stowage signs, the test sends the S3 requests itself with
+ * fetch (as Uppy's S3 client does in `signRequest` mode), then finalize verifies and promotes.
+ */
+const MiB = 2 ** 20;
+const SECRET = 'a-direct-upload-secret-of-at-least-32-chars';
+const ALICE = 'direct-test-key-alice-0123456789abcdef';
+const BOB = 'direct-test-key-bob-0123456789abcdef0000';
+const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
+const stowage = useStowage({
+  buckets: ['docs'],
+  storages: (buckets) => ({
+    docs: {
+      driver: 's3',
+      bucket: buckets.docs ?? '',
+      prefix: 'docs/',
+      maxFileSize: '12MiB',
+      allowedTypes: ['image/png', 'application/pdf'],
+      cacheControl: 'max-age=60',
+    },
+    files: { driver: 'local' },
+  }),
+  config: {
+    resumable: { secret: SECRET },
+    auth: {
+      apiKeys: [
+        { name: 'alice', hash: sha(ALICE), grants: ['docs:*', 'files:*'] },
+        { name: 'bob', hash: sha(BOB), grants: ['docs:*'] },
+      ],
+    },
+  },
+});
+const as = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+interface Signed {
+  url: string;
+  key?: string;
+  headers?: Record<string, string>;
+}
+
+async function sign(body: Record<string, unknown>, token = ALICE, storage = 'docs') {
+  return fetch(`${stowage.url}/v1/storages/${storage}/direct/sign`, {
+    method: 'POST',
+    headers: as(token),
+    body: JSON.stringify(body),
+  });
+}
+async function signed(body: Record<string, unknown>, token = ALICE): Promise<Signed> {
+  const answer = await sign(body, token);
+  expect(answer.status, await answer.clone().text()).toBe(200);
+  return (await answer.json()) as Signed;
+}
+const finalize = (key: string, token = ALICE) =>
+  fetch(`${stowage.url}/v1/storages/docs/direct/finalize`, {
+    method: 'POST',
+    headers: as(token),
+    body: JSON.stringify({ key }),
+  });
+const errorCode = async (answer: Response) =>
+  ((await answer.json()) as { error: { code: string } }).error.code;
+
+/** A PutObject straight to S3 through a fresh signed URL; answers the issued key. */
+async function putDirect(data: Buffer, type: string, name = 'report.pdf'): Promise<string> {
+  const target = await signed({ method: 'PUT', key: `0b6f1f8e-2f57-4a51-9d0e-3c1d2b4a5e6f-${name}` });
+  const put = await fetch(target.url, {
+    method: 'PUT',
+    headers: { 'content-type': type, ...target.headers },
+    body: data,
+  });
+  expect(put.status).toBe(200);
+  return target.key ?? '';
+}
+
+const stagedKeys = () => stowage.backend('docs').keys(`docs/${DIRECT_STAGING_PREFIX}`);
+
+describe('direct uploads, single request (PutObject)', () => {
+  it('signs a PUT of a fresh issued key, finalize stores it with a form upload’s metadata', async () => {
+    const data = pdf(300 * 1024);
+    const key = await putDirect(data, 'application/pdf', 'Grüße.pdf');
+    expect(key.startsWith(DIRECT_STAGING_PREFIX)).toBe(true);
+    expect(key).not.toContain('report');
+    const done = await finalize(key);
+    expect(done.status).toBe(201);
+    const [object] = ((await done.json()) as { objects: Array<Record<string, unknown>> }).objects;
+    expect(object).toMatchObject({
+      storage: 'docs',
+      size: data.length,
+      contentType: 'application/pdf',
+      originalName: 'Grüße.pdf',
+    });
+    expect(String(object?.key)).toMatch(/^[0-9a-f]{32}\.pdf$/);
+    const stored = await stowage.backend('docs').object(`docs/${object?.key}`);
+    expect(sha256(stored.body)).toBe(sha256(data));
+    expect(stored.contentType).toBe('application/pdf');
+    expect(stored.cacheControl).toBe('max-age=60');
+    // The same disposition a form upload of that file gets.
+    const formed = await fetch(`${stowage.url}/v1/storages/docs/objects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE}` },
+      body: form({ name: 'Grüße.pdf', type: 'application/pdf', data }),
+    });
+    const [viaForm] = ((await formed.json()) as { objects: Array<{ key: string }> }).objects;
+    const formStored = await stowage.backend('docs').object(`docs/${viaForm?.key}`);
+    expect(stored.contentDisposition).toBe(formStored.contentDisposition);
+    // Read back through Stowage: identical.
+    const read = await fetch(`${stowage.url}/v1/storages/docs/objects/${object?.key}`, {
+      headers: { authorization: `Bearer ${ALICE}` },
+    });
+    expect(sha256(Buffer.from(await read.arrayBuffer()))).toBe(sha256(data));
+    expect(await stagedKeys()).toEqual([]);
+    // Finalizing again answers the same object (a retried finalize whose answer was lost).
+    const again = await finalize(key);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { objects: unknown[] }).objects).toEqual([object]);
+  });
+
+  it('a declared size and type are signed: S3 refuses another length', async () => {
+    const data = png(4096);
+    const target = await signed({ method: 'PUT', key: 'x.png', size: data.length, contentType: 'image/png' });
+    expect(target.headers).toEqual({ 'content-type': 'image/png' });
+    const longer = await fetch(target.url, {
+      method: 'PUT',
+      headers: target.headers ?? {},
+      body: Buffer.concat([data, Buffer.from('extra')]),
+    });
+    expect(longer.status).toBe(403);
+    const exact = await fetch(target.url, { method: 'PUT', headers: target.headers ?? {}, body: data });
+    expect(exact.status).toBe(200);
+    const done = await finalize(target.key ?? '');
+    expect(done.status).toBe(201);
+  });
+
+  it('staging is never listed nor served, and is refused as a key', async () => {
+    const key = await putDirect(pdf(2048), 'application/pdf');
+    const listed = await fetch(`${stowage.url}/v1/storages/docs/objects?prefix=`, {
+      headers: { authorization: `Bearer ${ALICE}` },
+    });
+    const keys = ((await listed.json()) as { objects: Array<{ key: string }> }).objects.map((one) => one.key);
+    expect(keys.some((one) => one.startsWith(DIRECT_STAGING_PREFIX))).toBe(false);
+    const staged = (await stagedKeys())[0] ?? '';
+    expect(staged).not.toBe('');
+    const apiKey = staged.slice('docs/'.length);
+    for (const request of [
+      fetch(`${stowage.url}/v1/storages/docs/objects/${apiKey}`, {
+        headers: { authorization: `Bearer ${ALICE}` },
+      }),
+      fetch(`${stowage.url}/v1/storages/docs/urls`, {
+        method: 'POST',
+        headers: as(ALICE),
+        body: JSON.stringify({ key: apiKey }),
+      }),
+      fetch(`${stowage.url}/v1/storages/docs/objects?prefix=${DIRECT_STAGING_PREFIX}`, {
+        headers: { authorization: `Bearer ${ALICE}` },
+      }),
+    ]) {
+      const answer = await request;
+      expect(answer.status).toBe(400);
+    }
+    expect((await finalize(key)).status).toBe(201);
+  });
+});
+
+describe('direct uploads, multipart through the signed operations', () => {
+  it('create, two 5 MiB parts, list, complete, finalize', async () => {
+    const data = pdf(10 * MiB);
+    const created = await signed({ method: 'POST', key: 'big.pdf' });
+    const init = await fetch(created.url, { method: 'POST', headers: { 'content-type': 'application/pdf' } });
+    expect(init.status).toBe(200);
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await init.text())?.[1] ?? '';
+    const key = created.key ?? '';
+    // Not finalizable while the upload is open.
+    const early = await finalize(key);
+    expect([early.status, await errorCode(early)]).toEqual([409, 'DIRECT_UPLOAD_INCOMPLETE']);
+    const etags: string[] = [];
+    for (const partNumber of [1, 2]) {
+      const part = await signed({ method: 'PUT', key, uploadId, partNumber });
+      const sent = await fetch(part.url, {
+        method: 'PUT',
+        body: data.subarray((partNumber - 1) * 5 * MiB, partNumber * 5 * MiB),
+      });
+      expect(sent.status).toBe(200);
+      etags.push(sent.headers.get('etag') ?? '');
+    }
+    const list = await signed({ method: 'GET', key, uploadId });
+    const listed = await (await fetch(list.url)).text();
+    expect(listed.match(/<PartNumber>/g)?.length).toBe(2);
+    const complete = await signed({ method: 'POST', key, uploadId });
+    const xml = `<CompleteMultipartUpload>${etags.map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    const completed = await fetch(complete.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: xml,
+    });
+    expect(completed.status).toBe(200);
+    const done = await finalize(key);
+    expect(done.status).toBe(201);
+    const [object] = (
+      (await done.json()) as { objects: Array<{ key: string; size: number; contentType: string }> }
+    ).objects;
+    expect(object).toMatchObject({
+      size: data.length,
+      contentType: 'application/pdf',
+      originalName: 'big.pdf',
+    });
+    const stored = await stowage.backend('docs').object(`docs/${object?.key}`);
+    expect(sha256(stored.body)).toBe(sha256(data));
+    expect(await stagedKeys()).toEqual([]);
+    expect(await stowage.backend('docs').leftovers()).toEqual([]);
+  });
+
+  it('abort is signed for the issued key; part numbers outside 1…10000 are 400', async () => {
+    const created = await signed({ method: 'POST', key: 'x.pdf' });
+    const init = await fetch(created.url, { method: 'POST' });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await init.text())?.[1] ?? '';
+    for (const partNumber of [0, 10_001]) {
+      const refused = await sign({ method: 'PUT', key: created.key, uploadId, partNumber });
+      expect([refused.status, await errorCode(refused)]).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    const abort = await signed({ method: 'DELETE', key: created.key, uploadId });
+    expect((await fetch(abort.url, { method: 'DELETE' })).status).toBe(204);
+    expect(await stowage.backend('docs').leftovers()).toEqual([]);
+    const never = await finalize(created.key ?? '');
+    expect([never.status, await errorCode(never)]).toEqual([404, 'DIRECT_UPLOAD_NOT_FOUND']);
+  });
+});
+
+describe('direct uploads, refusals', () => {
+  it('a key issued to another principal, an expired one, a tampered one: 403 to sign and to finalize', async () => {
+    const created = await signed({ method: 'POST', key: 'x.pdf' });
+    const key = created.key ?? '';
+    const forBob = await sign({ method: 'GET', key, uploadId: 'any' }, BOB);
+    expect([forBob.status, await errorCode(forBob)]).toEqual([403, 'DIRECT_KEY_REFUSED']);
+    expect((await finalize(key, BOB)).status).toBe(403);
+
+    const expired = encodeIssuedKey(
+      {
+        id: newDirectId(),
+        storage: 'docs',
+        principal: 'api-key:alice',
+        keyPrefix: '',
+        expiresAt: Date.now() - 1000,
+      },
+      directKeyFor(SECRET),
+    );
+    const late = await sign({ method: 'PUT', key: expired, uploadId: 'any', partNumber: 1 });
+    expect([late.status, await errorCode(late)]).toEqual([403, 'DIRECT_KEY_EXPIRED']);
+    expect((await finalize(expired)).status).toBe(403);
+
+    const [stem, payload, mac] = key.split('.');
+    const altered = Buffer.from(payload ?? '', 'base64url')
+      .toString('utf8')
+      .replace('"o":""', '"o":"other/"');
+    const tampered = [stem, Buffer.from(altered).toString('base64url'), mac].join('.');
+    const forged = await sign({ method: 'GET', key: tampered, uploadId: 'any' });
+    expect([forged.status, await errorCode(forged)]).toEqual([403, 'DIRECT_KEY_REFUSED']);
+    expect((await finalize(tampered)).status).toBe(403);
+  });
+
+  it('bytes that lie about their type: 415 at finalize, nothing at the final key, staging removed', async () => {
+    const before = await stowage.backend('docs').keys('docs/');
+    const key = await putDirect(Buffer.from('<html><script>alert(1)</script></html>'), 'image/png', 'x.png');
+    const done = await finalize(key);
+    expect([done.status, await errorCode(done)]).toEqual([415, 'CONTENT_TYPE_MISMATCH']);
+    expect(await stagedKeys()).toEqual([]);
+    expect(await stowage.backend('docs').keys('docs/')).toEqual(before);
+  });
+
+  it('over maxFileSize: 413 at sign when declared, at finalize when not (staging removed)', async () => {
+    const declared = await sign({ method: 'PUT', key: 'x.pdf', size: 13 * MiB });
+    expect([declared.status, await errorCode(declared)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const key = await putDirect(pdf(12 * MiB + 1), 'application/pdf');
+    const done = await finalize(key);
+    expect([done.status, await errorCode(done)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect(await stagedKeys()).toEqual([]);
+  });
+
+  it('finalize of a key nothing was uploaded to: 404', async () => {
+    const target = await signed({ method: 'PUT', key: 'x.pdf' });
+    const done = await finalize(target.key ?? '');
+    expect([done.status, await errorCode(done)]).toEqual([404, 'DIRECT_UPLOAD_NOT_FOUND']);
+  });
+
+  it('a local storage answers 409 DIRECT_NOT_SUPPORTED', async () => {
+    const answer = await sign({ method: 'PUT', key: 'x.pdf' }, ALICE, 'files');
+    expect([answer.status, await errorCode(answer)]).toEqual([409, 'DIRECT_NOT_SUPPORTED']);
+  });
+});
