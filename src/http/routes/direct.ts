@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { describePrincipal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import { essence, isAllowed } from '../../storage/content-type.ts';
 import { finalizeDirect } from '../../storage/direct/finalize.ts';
-import { encodeIssuedKey, type IssuedKey, newDirectId, stagingKey } from '../../storage/direct/issued-key.ts';
+import { issueKey } from '../../storage/direct/issued-key.ts';
 import { sanitizeFilename } from '../../storage/keys.ts';
 import { tooLarge } from '../../storage/meter.ts';
 import { backendKey } from '../../storage/storage.ts';
@@ -13,6 +12,7 @@ import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import {
+  bindingOf,
   directOf,
   finalizeBody,
   proposedFilename,
@@ -60,7 +60,7 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       const { profile } = storage;
       const body = request.body;
       const requested = requestedOperation(body);
-      const who = describePrincipal(principal);
+      const binding = bindingOf(storage, scope, principal);
       const expiresIn = Math.min(body.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
 
       if (requested.op === 'PutObject' || requested.op === 'CreateMultipartUpload') {
@@ -71,18 +71,17 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
           (!declaredType || !isAllowed(declaredType, profile.allowedTypes))
         )
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'this storage does not take that content type');
-        const filename = sanitizeFilename(proposedFilename(body));
-        const issued: IssuedKey = {
-          id: newDirectId(),
-          storage: storage.name,
-          principal: who,
-          keyPrefix: scope.keyPrefix,
-          expiresAt: Date.now() + context.expirySeconds * 1000,
-          ...(body.size !== undefined && { size: body.size }),
-          ...(body.contentType !== undefined && { contentType: body.contentType }),
-          ...(filename !== undefined && { filename }),
-        };
-        const key = backendKey(storage, stagingKey(issued));
+        const issued = issueKey(
+          {
+            expiresAt: Date.now() + context.expirySeconds * 1000,
+            ...(body.size !== undefined && { size: body.size }),
+            ...(declaredType !== undefined && { contentType: declaredType }),
+            filename: sanitizeFilename(proposedFilename(body)),
+          },
+          binding,
+          context.directKey,
+        );
+        const key = backendKey(storage, issued.key);
         const signed = await direct.presign(
           requested.op === 'PutObject'
             ? {
@@ -98,19 +97,15 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
               },
           expiresIn,
         );
-        logOnCompletion(request, { storage: storage.name, key: stagingKey(issued) });
-        return reply.send({
-          url: signed.url,
-          key: encodeIssuedKey(issued, context.directKey),
-          headers: signed.headers,
-        });
+        logOnCompletion(request, { storage: storage.name, key: issued.key });
+        return reply.send({ url: signed.url, key: issued.key, headers: signed.headers });
       }
 
-      const issued = verifiedKey(body.key, context.directKey, storage, who);
-      const key = backendKey(storage, stagingKey(issued));
+      const issued = verifiedKey(body.key, context.directKey, storage, binding);
+      const key = backendKey(storage, issued.key);
       const remaining = Math.floor((issued.expiresAt - Date.now()) / 1000);
       const signed = await direct.presign({ ...requested, key }, Math.max(1, Math.min(expiresIn, remaining)));
-      logOnCompletion(request, { storage: storage.name, key: stagingKey(issued) });
+      logOnCompletion(request, { storage: storage.name, key: issued.key });
       return reply.send({ url: signed.url, headers: signed.headers });
     },
   );
@@ -136,10 +131,11 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       },
     },
     async (request, reply) => {
-      const { storage, principal } = await access(request, context, request.params.storage, 'write');
+      const { storage, scope, principal } = await access(request, context, request.params.storage, 'write');
       const direct = directOf(storage);
-      const issued = verifiedKey(request.body.key, context.directKey, storage, describePrincipal(principal));
-      const done = await finalizeDirect(storage, direct, issued, request.log);
+      const binding = bindingOf(storage, scope, principal);
+      const issued = verifiedKey(request.body.key, context.directKey, storage, binding);
+      const done = await finalizeDirect(storage, direct, issued, binding, request.log);
       logOnCompletion(request, { storage: storage.name, key: done.key });
       const { info } = done;
       const object = {

@@ -4,7 +4,7 @@ import { identify, objectMetadata, SNIFF_BYTES } from '../intake.ts';
 import { chooseExtension } from '../keys.ts';
 import { tooLarge } from '../meter.ts';
 import { backendKey, type Storage } from '../storage.ts';
-import { finalStem, type IssuedKey, stagingKey } from './issued-key.ts';
+import { finalStem, type IssuedKey, type KeyBinding } from './issued-key.ts';
 import type { DirectUploads } from './port.ts';
 
 /**
@@ -25,15 +25,16 @@ export async function finalizeDirect(
   storage: Storage,
   direct: DirectUploads,
   issued: IssuedKey,
+  binding: KeyBinding,
   log: { warn(object: object, message: string): void },
 ): Promise<Finalized> {
   const { profile, driver } = storage;
-  const staged = backendKey(storage, stagingKey(issued));
+  const staged = backendKey(storage, issued.key);
+  const stem = finalStem(issued, binding);
   const state = await direct.inspect(staged);
   if (state.status === 'open')
     throw new AppError('DIRECT_UPLOAD_INCOMPLETE', 'a multipart upload to this key is still open');
   if (state.status === 'absent') {
-    const stem = finalStem(issued);
     const done = await direct.findPromoted(backendKey(storage, stem), issued.id);
     if (done)
       return { key: stem + done.key.slice(backendKey(storage, stem).length), info: done, already: true };
@@ -66,7 +67,7 @@ export async function finalizeDirect(
     head,
     issued.contentType ?? state.contentType,
   ).catch(refuse);
-  const key = `${finalStem(issued)}${suffix(chooseExtension(extension, contentType, issued.filename))}`;
+  const key = `${stem}${suffix(chooseExtension(extension, contentType, issued.filename))}`;
   let info: ObjectInfo;
   try {
     info = await direct.promote({
