@@ -63,8 +63,11 @@ export function bucketPolicy(storages: readonly S3Storage[]): BucketPolicy {
 
 /**
  * One rule for every bucket: the configured browser origins may GET/HEAD (presigned and public
- * reads, ranged too) and PUT (direct uploads), with any request header (presigned PUTs carry the
- * signed `x-amz-*` and `content-type` ones), and read the headers a download or an upload needs.
+ * reads, ranged too, and ListParts), PUT (direct uploads: PutObject, UploadPart), POST
+ * (CreateMultipartUpload, CompleteMultipartUpload) and DELETE (AbortMultipartUpload) — the requests
+ * Uppy's S3 plugin sends to the URLs `direct/sign` answers — with any request header (presigned
+ * requests carry the signed `x-amz-*` and `content-type` ones), and read the headers a download or an
+ * upload needs.
  */
 export function bucketCors(origins: readonly string[], maxAgeSeconds: number): BucketCors {
   return {
@@ -72,7 +75,7 @@ export function bucketCors(origins: readonly string[], maxAgeSeconds: number): B
       {
         ID: 'stowage-browsers',
         AllowedOrigins: [...origins],
-        AllowedMethods: ['GET', 'HEAD', 'PUT'],
+        AllowedMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
         AllowedHeaders: ['*'],
         ExposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Content-Disposition', 'Content-Type'],
         MaxAgeSeconds: maxAgeSeconds,
