@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import type { S3ProfileConfig } from '../../src/config/schema.ts';
 import { directKeyFor, issueKey } from '../../src/storage/direct/issued-key.ts';
+import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
+import { promoteStaged } from '../../src/storage/drivers/s3/direct-promote.ts';
 import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
 import { form, pdf, png, sha256 } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
@@ -289,5 +293,37 @@ describe('direct uploads, refusals', () => {
   it('a local storage answers 409 DIRECT_NOT_SUPPORTED', async () => {
     const answer = await sign({ method: 'PUT', key: 'x.pdf' }, ALICE, 'files');
     expect([answer.status, await errorCode(answer)]).toEqual([409, 'DIRECT_NOT_SUPPORTED']);
+  });
+});
+
+describe('direct uploads, promotion above the single-copy limit', () => {
+  it('copies in parts (UploadPartCopy) with the metadata of a form upload, create-only', async () => {
+    const bucket = stowage.buckets.docs ?? '';
+    const profile = stowage.config.storages.docs as S3ProfileConfig;
+    // Only what the copy uses: the admin client, the bucket and the storage's profile.
+    const context = { client: stowage.s3, bucket, profile, reservationTtlSeconds: 60 } as S3Context;
+    const data = pdf(11 * MiB + 7);
+    const from = `docs/${DIRECT_STAGING_PREFIX}copy-test`;
+    await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: from, Body: data }));
+    const etag = (await stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: from }))).ETag ?? '';
+    const input = {
+      from,
+      etag,
+      size: data.length,
+      to: 'docs/copied.pdf',
+      metadata: { contentType: 'application/pdf', contentDisposition: 'attachment', originalName: 'a.pdf' },
+      writeId: 'copy-test',
+    };
+    const limits = { singleCopyMax: MiB, partSize: 5 * MiB };
+    const info = await promoteStaged(context, input, limits);
+    expect(info).toMatchObject({ size: data.length, contentType: 'application/pdf', originalName: 'a.pdf' });
+    const stored = await stowage.backend('docs').object('docs/copied.pdf');
+    expect(sha256(stored.body)).toBe(sha256(data));
+    expect([stored.contentDisposition, stored.cacheControl]).toEqual(['attachment', 'max-age=60']);
+    // Three parts: S3's multipart ETag says how many.
+    expect(info.etag).toMatch(/-3"$/);
+    await expect(promoteStaged(context, input, limits)).rejects.toMatchObject({ code: 'OBJECT_EXISTS' });
+    expect(await stowage.backend('docs').leftovers()).toEqual([]);
+    await stowage.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
   });
 });

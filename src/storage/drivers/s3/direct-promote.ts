@@ -29,10 +29,15 @@ import { encodeKeyPath } from './sigv4.ts';
  * replaying its presigned PUT after the check cannot get other bytes promoted.
  */
 
-/** S3's limit for a single CopyObject; above it, UploadPartCopy. */
-export const MAX_SINGLE_COPY = 5 * 2 ** 30;
-/** Part size of a multipart copy (S3 allows 5 MiB…5 GiB per copied part, 10,000 parts). */
-const COPY_PART_SIZE = 512 * 2 ** 20;
+export interface CopyLimits {
+  /** The largest object one CopyObject copies; above it, UploadPartCopy. */
+  singleCopyMax: number;
+  /** Part size of a multipart copy (S3 allows 5 MiB…5 GiB per copied part, 10,000 parts). */
+  partSize: number;
+}
+
+/** S3's own limit for CopyObject is 5 GiB; tests lower both to exercise the multipart copy. */
+export const s3CopyLimits: CopyLimits = { singleCopyMax: 5 * 2 ** 30, partSize: 512 * 2 ** 20 };
 const MAX_PARTS = 10_000;
 
 export async function inspectStaged(context: S3Context, key: string): Promise<StagedState> {
@@ -70,11 +75,15 @@ export async function readStagedHead(context: S3Context, key: string, etag: stri
   }
 }
 
-export async function promoteStaged(context: S3Context, input: PromoteInput): Promise<ObjectInfo> {
+export async function promoteStaged(
+  context: S3Context,
+  input: PromoteInput,
+  limits: CopyLimits = s3CopyLimits,
+): Promise<ObjectInfo> {
   const reservation = await reserve(context, input.to, input.writeId);
   try {
-    if (input.size <= MAX_SINGLE_COPY) await copyOnce(context, input);
-    else await copyInParts(context, input);
+    if (input.size <= limits.singleCopyMax) await copyOnce(context, input);
+    else await copyInParts(context, input, limits.partSize);
   } catch (error) {
     await release(context, reservation).catch(() => undefined); // it expires otherwise
     throw toAppError(error, { operation: 'CopyObject' });
@@ -104,13 +113,13 @@ async function copyOnce(context: S3Context, input: PromoteInput): Promise<void> 
   );
 }
 
-async function copyInParts(context: S3Context, input: PromoteInput): Promise<void> {
+async function copyInParts(context: S3Context, input: PromoteInput, copyPartSize: number): Promise<void> {
   const { client, bucket: Bucket } = context;
   const { Body: _none, ContentLength: _length, ...params } = finalParams(context, input);
   const created = await client.send(new CreateMultipartUploadCommand(params));
   const UploadId = created.UploadId ?? '';
   try {
-    const partSize = Math.max(COPY_PART_SIZE, Math.ceil(input.size / MAX_PARTS));
+    const partSize = Math.max(copyPartSize, Math.ceil(input.size / MAX_PARTS));
     const parts: Array<{ PartNumber: number; ETag: string }> = [];
     for (let start = 0, PartNumber = 1; start < input.size; start += partSize, PartNumber++) {
       const end = Math.min(start + partSize, input.size) - 1;
