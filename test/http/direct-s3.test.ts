@@ -125,6 +125,22 @@ describe('direct uploads, single request (PutObject)', () => {
     expect(((await again.json()) as { objects: unknown[] }).objects).toEqual([object]);
   });
 
+  it('one issued key makes one object: bytes sent again with its URL after finalize are dropped', async () => {
+    const target = await signed({ method: 'PUT', key: 'first.pdf' });
+    const first = pdf(4096);
+    expect((await fetch(target.url, { method: 'PUT', body: first })).status).toBe(200);
+    const done = await finalize(target.key ?? '');
+    expect(done.status).toBe(201);
+    const { objects } = (await done.json()) as { objects: Array<{ key: string }> };
+    expect((await fetch(target.url, { method: 'PUT', body: png(4096) })).status).toBe(200);
+    const again = await finalize(target.key ?? '');
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { objects: unknown[] }).objects).toEqual(objects);
+    expect(await stagedKeys()).toEqual([]);
+    const stored = await stowage.backend('docs').object(`docs/${objects[0]?.key}`);
+    expect(sha256(stored.body)).toBe(sha256(first));
+  });
+
   it('a declared size and type are signed: S3 refuses another length', async () => {
     const data = png(4096);
     const target = await signed({ method: 'PUT', key: 'x.png', size: data.length, contentType: 'image/png' });

@@ -34,16 +34,19 @@ export async function finalizeDirect(
   const state = await direct.inspect(staged);
   if (state.status === 'open')
     throw new AppError('DIRECT_UPLOAD_INCOMPLETE', 'a multipart upload to this key is still open');
-  if (state.status === 'absent') {
-    const done = await direct.findPromoted(backendKey(storage, stem), issued.id);
-    if (done)
-      return { key: stem + done.key.slice(backendKey(storage, stem).length), info: done, already: true };
-    throw new AppError('DIRECT_UPLOAD_NOT_FOUND', 'nothing was uploaded to this key');
-  }
   const removeStaged = () =>
     driver
       .delete(staged)
       .catch((error: unknown) => log.warn({ err: error }, 'could not delete a staged direct upload'));
+  // One issued key makes one object at most: a finalize after the first (its answer lost, or bytes
+  // sent again with the still valid presigned URL) answers the object the first one made.
+  const done = await direct.findPromoted(backendKey(storage, stem), issued.id);
+  if (done) {
+    if (state.status === 'stored') await removeStaged();
+    return { key: stem + done.key.slice(backendKey(storage, stem).length), info: done, already: true };
+  }
+  if (state.status === 'absent')
+    throw new AppError('DIRECT_UPLOAD_NOT_FOUND', 'nothing was uploaded to this key');
   const refuse = async (error: unknown): Promise<never> => {
     if (isAppError(error) && error.status < 500) await removeStaged();
     throw error;

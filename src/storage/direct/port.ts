@@ -26,6 +26,7 @@ export type StagedState =
   | { status: 'absent' }
   /** A multipart upload to the key is still open (there may be an object too, from an earlier one). */
   | { status: 'open' }
+  /** `contentType`: what the upload declared (its Content-Type), undefined when it declared none. */
   | { status: 'stored'; size: number; etag: string; contentType: string | undefined };
 
 export interface PromoteInput {

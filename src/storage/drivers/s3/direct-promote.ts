@@ -39,6 +39,7 @@ export interface CopyLimits {
 /** S3's own limit for CopyObject is 5 GiB; tests lower both to exercise the multipart copy. */
 export const s3CopyLimits: CopyLimits = { singleCopyMax: 5 * 2 ** 30, partSize: 512 * 2 ** 20 };
 const MAX_PARTS = 10_000;
+const S3_DEFAULT_TYPE = 'binary/octet-stream';
 
 export async function inspectStaged(context: S3Context, key: string): Promise<StagedState> {
   const { client, bucket: Bucket } = context;
@@ -50,12 +51,9 @@ export async function inspectStaged(context: S3Context, key: string): Promise<St
   }
   try {
     const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-    return {
-      status: 'stored',
-      size: head.ContentLength ?? 0,
-      etag: head.ETag ?? '',
-      contentType: head.ContentType,
-    };
+    // S3 (and Ceph) store `binary/octet-stream` when the upload named no type: nothing was declared.
+    const declared = head.ContentType === S3_DEFAULT_TYPE ? undefined : head.ContentType;
+    return { status: 'stored', size: head.ContentLength ?? 0, etag: head.ETag ?? '', contentType: declared };
   } catch (error) {
     if (isNotFound(error)) return { status: 'absent' };
     throw toAppError(error, { operation: 'HeadObject' });
