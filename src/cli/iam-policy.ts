@@ -40,7 +40,15 @@ export const sidPart = (name: string): string =>
     .join('');
 
 function objectStatement(storage: S3Storage): PolicyStatement {
-  const actions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+  // ListMultipartUploadParts: resumable uploads read their parts back, and presigned direct
+  // uploads (signed with Stowage's credentials) list theirs.
+  const actions = [
+    's3:PutObject',
+    's3:GetObject',
+    's3:DeleteObject',
+    's3:AbortMultipartUpload',
+    's3:ListMultipartUploadParts',
+  ];
   if (storage.profile.acl !== undefined) actions.push('s3:PutObjectAcl');
   return {
     Sid: `Objects${sidPart(storage.name)}`,

@@ -33,7 +33,13 @@ async function policyFor(storages: Record<string, unknown>, s3: object = {}): Pr
   return JSON.parse(run.stdout) as Policy;
 }
 
-const objectActions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+const objectActions = [
+  's3:PutObject',
+  's3:GetObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+];
 
 describe('stowage iam-policy', () => {
   it('is the minimal policy for the example config', async () => {
