@@ -4,7 +4,6 @@ import { describePrincipal, type Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
 import { type IssuedKey, type KeyBinding, verifyIssuedKey } from '../storage/direct/issued-key.ts';
 import type { DirectUploads } from '../storage/direct/port.ts';
-import { DIRECT_STAGING_PREFIX } from '../storage/keys.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /**
@@ -90,20 +89,9 @@ export function requestedOperation(body: SignBody): RequestedOperation {
   return { op: 'AbortMultipartUpload', uploadId };
 }
 
-/**
- * The issued key, if it is this principal's for this storage and still valid; else 403. Also taken
- * with the storage prefix in front, as S3 names the staged object (what Uppy reports after a
- * multipart upload, issued-key.ts).
- */
-export function verifiedKey(
-  text: string | undefined,
-  mac: Buffer,
-  storage: Storage,
-  binding: KeyBinding,
-): IssuedKey {
-  const { prefix } = storage.profile;
-  const bare = text?.startsWith(`${prefix}${DIRECT_STAGING_PREFIX}`) ? text.slice(prefix.length) : text;
-  const issued = bare === undefined ? undefined : verifyIssuedKey(bare, binding, mac);
+/** The issued key, if it is this principal's for this storage and still valid; else 403. */
+export function verifiedKey(text: string | undefined, mac: Buffer, binding: KeyBinding): IssuedKey {
+  const issued = text === undefined ? undefined : verifyIssuedKey(text, binding, mac);
   if (issued === undefined)
     throw new AppError('DIRECT_KEY_REFUSED', 'this key was not issued to you for this storage');
   if (issued.expiresAt <= Date.now()) throw new AppError('DIRECT_KEY_EXPIRED', 'this key has expired');

@@ -83,10 +83,10 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
 export const RESUMABLE_STATE_PREFIX = '.stowage-resumable/';
 
 /**
- * Where direct uploads land before they are verified (src/storage/direct/issued-key.ts), under the
- * storage's own prefix: the credentials Stowage is granted for the prefix cover it, and every storage,
- * whatever its prefix, refuses it as a key or list prefix and leaves it out of listings, so no read,
- * link or listing of Stowage reaches unverified bytes (the bucket policy denies public reads of it).
+ * Where direct uploads land before they are verified (src/storage/direct/issued-key.ts): at the
+ * bucket's root, beside RESUMABLE_STATE_PREFIX, so outside the prefix (and the public-read policy) of
+ * every storage but one with an empty prefix, which refuses it as a key or list prefix and leaves it
+ * out of listings. No read, link or listing of Stowage reaches unverified bytes.
  */
 export const DIRECT_STAGING_PREFIX = '.stowage-direct/';
 

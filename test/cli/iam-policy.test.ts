@@ -67,12 +67,18 @@ describe('stowage iam-policy', () => {
           Action: objectActions,
           Resource: 'arn:aws:s3:::acme-exports/exports/*',
         },
+        ...['media', 'private', 'exports'].map((name) => ({
+          Sid: `DirectStaging${name[0]?.toUpperCase()}${name.slice(1)}`,
+          Effect: 'Allow',
+          Action: objectActions,
+          Resource: `arn:aws:s3:::acme-${name}/.stowage-direct/*`,
+        })),
         {
           Sid: 'ListMedia',
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-media',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*'] } },
+          Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*', '.stowage-direct/*'] } },
         },
         {
           Sid: 'ListPrivate',
@@ -85,7 +91,7 @@ describe('stowage iam-policy', () => {
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-exports',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*'] } },
+          Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*', '.stowage-direct/*'] } },
         },
         {
           Sid: 'CheckLifecycleRules',
@@ -103,7 +109,7 @@ describe('stowage iam-policy', () => {
     const run = await runCli(['iam-policy', '--config', example, '--service-only'], env);
     const sids = (JSON.parse(run.stdout) as Policy).Statement.map((statement) => statement.Sid);
     expect(sids).not.toContain('CheckLifecycleRules');
-    expect(sids).toHaveLength(6);
+    expect(sids).toHaveLength(9);
   });
 
   it('adds s3:PutObjectAcl only for a storage with an ACL, and merges storages sharing a bucket', async () => {
@@ -119,8 +125,10 @@ describe('stowage iam-policy', () => {
       Effect: 'Allow',
       Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
       Resource: 'arn:aws:s3:::shared',
-      Condition: { StringLikeIfExists: { 's3:prefix': ['avatars/*', 'docs/*'] } },
+      Condition: { StringLikeIfExists: { 's3:prefix': ['avatars/*', 'docs/*', '.stowage-direct/*'] } },
     });
+    // One staging area per bucket, at its root, whatever the storages' prefixes.
+    expect(byId.DirectStagingAvatarsDocs?.Resource).toBe('arn:aws:s3:::shared/.stowage-direct/*');
   });
 
   it('grants KMS on a customer key (by ARN or alias) through S3 only, and nothing for the aws/s3 key', async () => {

@@ -19,7 +19,7 @@ const ALICE = 'direct-test-key-alice-0123456789abcdef';
 const BOB = 'direct-test-key-bob-0123456789abcdef0000';
 const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
 const stowage = useStowage({
-  buckets: ['docs'],
+  buckets: ['docs', 'bare'],
   storages: (buckets) => ({
     docs: {
       driver: 's3',
@@ -29,13 +29,14 @@ const stowage = useStowage({
       allowedTypes: ['image/png', 'application/pdf'],
       cacheControl: 'max-age=60',
     },
+    bare: { driver: 's3', bucket: buckets.bare ?? '', allowedTypes: ['application/pdf'] },
     files: { driver: 'local' },
   }),
   config: {
     resumable: { secret: SECRET },
     auth: {
       apiKeys: [
-        { name: 'alice', hash: sha(ALICE), grants: ['docs:*', 'files:*'] },
+        { name: 'alice', hash: sha(ALICE), grants: ['docs:*', 'bare:*', 'files:*'] },
         { name: 'bob', hash: sha(BOB), grants: ['docs:*'] },
       ],
     },
@@ -82,7 +83,7 @@ async function putDirect(data: Buffer, type: string, name = 'report.pdf'): Promi
   return target.key ?? '';
 }
 
-const stagedKeys = () => stowage.backend('docs').keys(`docs/${DIRECT_STAGING_PREFIX}`);
+const stagedKeys = () => stowage.backend('docs').keys(DIRECT_STAGING_PREFIX);
 
 describe('direct uploads, single request (PutObject)', () => {
   it('signs a PUT of a fresh issued key, finalize stores it with a form upload’s metadata', async () => {
@@ -157,33 +158,36 @@ describe('direct uploads, single request (PutObject)', () => {
     expect(done.status).toBe(201);
   });
 
-  it('staging is never listed nor served, and is refused as a key', async () => {
-    const key = await putDirect(pdf(2048), 'application/pdf');
-    const listed = await fetch(`${stowage.url}/v1/storages/docs/objects?prefix=`, {
-      headers: { authorization: `Bearer ${ALICE}` },
-    });
-    const keys = ((await listed.json()) as { objects: Array<{ key: string }> }).objects.map((one) => one.key);
-    expect(keys.some((one) => one.startsWith(DIRECT_STAGING_PREFIX))).toBe(false);
-    const staged = (await stagedKeys())[0] ?? '';
-    expect(staged).not.toBe('');
-    const apiKey = staged.slice('docs/'.length);
-    for (const request of [
-      fetch(`${stowage.url}/v1/storages/docs/objects/${apiKey}`, {
-        headers: { authorization: `Bearer ${ALICE}` },
-      }),
-      fetch(`${stowage.url}/v1/storages/docs/urls`, {
+  it('staging, at the bucket root, is never listed nor served by a storage with an empty prefix', async () => {
+    const target = (await (await sign({ method: 'PUT', key: 'x.pdf' }, ALICE, 'bare')).json()) as Signed;
+    expect((await fetch(target.url, { method: 'PUT', body: pdf(2048) })).status).toBe(200);
+    const key = target.key ?? '';
+    expect(await stowage.backend('bare').keys(DIRECT_STAGING_PREFIX)).toEqual([key]);
+    const auth = { authorization: `Bearer ${ALICE}` };
+    const listed = await fetch(`${stowage.url}/v1/storages/bare/objects?prefix=`, { headers: auth });
+    expect(((await listed.json()) as { objects: unknown[] }).objects).toEqual([]);
+    for (const refused of [
+      fetch(`${stowage.url}/v1/storages/bare/objects/${key}`, { headers: auth }),
+      fetch(`${stowage.url}/v1/storages/bare/urls`, {
         method: 'POST',
         headers: as(ALICE),
-        body: JSON.stringify({ key: apiKey }),
+        body: JSON.stringify({ key }),
       }),
-      fetch(`${stowage.url}/v1/storages/docs/objects?prefix=${DIRECT_STAGING_PREFIX}`, {
-        headers: { authorization: `Bearer ${ALICE}` },
-      }),
+      fetch(`${stowage.url}/v1/storages/bare/objects?prefix=${DIRECT_STAGING_PREFIX}`, { headers: auth }),
     ]) {
-      const answer = await request;
-      expect(answer.status).toBe(400);
+      const answer = await refused;
+      expect([answer.status, await errorCode(answer)]).toEqual([
+        400,
+        answer.url.includes('prefix=') ? 'BAD_REQUEST' : 'INVALID_KEY',
+      ]);
     }
-    expect((await finalize(key)).status).toBe(201);
+    const done = await fetch(`${stowage.url}/v1/storages/bare/direct/finalize`, {
+      method: 'POST',
+      headers: as(ALICE),
+      body: JSON.stringify({ key }),
+    });
+    expect(done.status).toBe(201);
+    expect(await stowage.backend('bare').keys(DIRECT_STAGING_PREFIX)).toEqual([]);
   });
 });
 
@@ -219,9 +223,9 @@ describe('direct uploads, multipart through the signed operations', () => {
       body: xml,
     });
     expect(completed.status).toBe(200);
-    // What S3 answers as the object's key (and Uppy reports): the issued key under the storage prefix.
+    // What S3 answers as the object's key (and Uppy reports): the issued key itself.
     const reported = /<Key>([^<]+)<\/Key>/.exec(await completed.text())?.[1] ?? '';
-    expect(reported).toBe(`docs/${key}`);
+    expect(reported).toBe(key);
     const done = await finalize(reported);
     expect(done.status).toBe(201);
     const [object] = (
@@ -319,7 +323,7 @@ describe('direct uploads, promotion above the single-copy limit', () => {
     // Only what the copy uses: the admin client, the bucket and the storage's profile.
     const context = { client: stowage.s3, bucket, profile, reservationTtlSeconds: 60 } as S3Context;
     const data = pdf(11 * MiB + 7);
-    const from = `docs/${DIRECT_STAGING_PREFIX}copy-test`;
+    const from = `${DIRECT_STAGING_PREFIX}copy-test`;
     await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: from, Body: data }));
     const etag = (await stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: from }))).ETag ?? '';
     const input = {

@@ -6,7 +6,6 @@ import { finalizeDirect } from '../../storage/direct/finalize.ts';
 import { issueKey } from '../../storage/direct/issued-key.ts';
 import { sanitizeFilename } from '../../storage/keys.ts';
 import { tooLarge } from '../../storage/meter.ts';
-import { backendKey } from '../../storage/storage.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
@@ -81,18 +80,17 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
           binding,
           context.directKey,
         );
-        const key = backendKey(storage, issued.key);
         const signed = await direct.presign(
           requested.op === 'PutObject'
             ? {
                 op: 'PutObject',
-                key,
+                key: issued.key,
                 ...(body.contentType !== undefined && { contentType: body.contentType }),
                 ...(body.size !== undefined && { contentLength: body.size }),
               }
             : {
                 op: 'CreateMultipartUpload',
-                key,
+                key: issued.key,
                 ...(body.contentType !== undefined && { contentType: body.contentType }),
               },
           expiresIn,
@@ -101,10 +99,12 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
         return reply.send({ url: signed.url, key: issued.key, headers: signed.headers });
       }
 
-      const issued = verifiedKey(body.key, context.directKey, storage, binding);
-      const key = backendKey(storage, issued.key);
+      const issued = verifiedKey(body.key, context.directKey, binding);
       const remaining = Math.floor((issued.expiresAt - Date.now()) / 1000);
-      const signed = await direct.presign({ ...requested, key }, Math.max(1, Math.min(expiresIn, remaining)));
+      const signed = await direct.presign(
+        { ...requested, key: issued.key },
+        Math.max(1, Math.min(expiresIn, remaining)),
+      );
       logOnCompletion(request, { storage: storage.name, key: issued.key });
       return reply.send({ url: signed.url, headers: signed.headers });
     },
@@ -134,7 +134,7 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       const { storage, scope, principal } = await access(request, context, request.params.storage, 'write');
       const direct = directOf(storage);
       const binding = bindingOf(storage, scope, principal);
-      const issued = verifiedKey(request.body.key, context.directKey, storage, binding);
+      const issued = verifiedKey(request.body.key, context.directKey, binding);
       const done = await finalizeDirect(storage, direct, issued, binding, request.log);
       logOnCompletion(request, { storage: storage.name, key: done.key });
       const { info } = done;

@@ -29,7 +29,8 @@ export async function finalizeDirect(
   log: { warn(object: object, message: string): void },
 ): Promise<Finalized> {
   const { profile, driver } = storage;
-  const staged = backendKey(storage, issued.key);
+  // At the bucket root, outside every storage prefix (keys.ts DIRECT_STAGING_PREFIX).
+  const staged = issued.key;
   const stem = finalStem(issued, binding);
   const state = await direct.inspect(staged);
   if (state.status === 'open')

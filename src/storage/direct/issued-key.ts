@@ -14,11 +14,12 @@ import { DIRECT_STAGING_PREFIX, generateKey } from '../keys.ts';
  * complete, abort) and the finalize carry the key back, and any instance with the secret checks it
  * with no lookup. The key a client proposes is never used as a key.
  *
- * **Staging**: the bytes land at `<storage prefix><issued key>` (under DIRECT_STAGING_PREFIX), which
- * no route, link or listing of Stowage reaches. The object key *is* the issued key because Uppy's
- * `upload-success` reports, for a multipart upload, the `Key` S3's CompleteMultipartUpload answers:
- * so whatever a frontend gets there can be handed to finalize as it is. That bounds the payload
- * (S3 keys are at most 1,024 bytes): the filename in it is cut to MAX_FILENAME_BYTES.
+ * **Staging**: the bytes land at the issued key itself, at the bucket root (DIRECT_STAGING_PREFIX,
+ * outside every storage prefix but an empty one), which no route, link or listing of Stowage reaches.
+ * The object key *is* the issued key because Uppy's `upload-success` reports, for a multipart upload,
+ * the `Key` S3's CompleteMultipartUpload answers: so whatever a frontend gets there can be handed to
+ * finalize as it is. That bounds the payload (S3 keys are at most 1,024 bytes): the filename in it is
+ * cut to MAX_FILENAME_BYTES.
  *
  * **Finalize** (finalize.ts) verifies what arrived (size, sniffed type) and copies it server-side,
  * create-only, to `<owner prefix><id>.<extension of the sniffed type>`: the final key is fixed when
@@ -28,7 +29,7 @@ import { DIRECT_STAGING_PREFIX, generateKey } from '../keys.ts';
 
 /** What an issued key says, and what it is bound to. */
 export interface IssuedKey {
-  /** The key as issued (`.stowage-direct/…`): the staged object's key under the storage prefix. */
+  /** The key as issued (`.stowage-direct/…`): also the staged object's S3 key. */
   key: string;
   /** 128 random bits, hex: names the final key. */
   id: string;

@@ -118,16 +118,15 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
     );
     const entries = output.Contents ?? [];
     const hidden = await hiddenEntries(context, entries);
-    // Unverified direct uploads, under the storage's prefix (keys.ts DIRECT_STAGING_PREFIX).
-    const staging = `${context.profile.prefix}${DIRECT_STAGING_PREFIX}`;
     const objects = entries
-      // Resumable uploads' state, at the bucket root: visible to a storage with an empty prefix only.
+      // Resumable uploads' state and unverified direct uploads, at the bucket root: visible to a storage
+      // with an empty prefix only.
       .filter(
         (entry, index) =>
           entry.Key !== undefined &&
           !hidden[index] &&
           !entry.Key.startsWith(RESUMABLE_STATE_PREFIX) &&
-          !entry.Key.startsWith(staging),
+          !entry.Key.startsWith(DIRECT_STAGING_PREFIX),
       )
       .map((entry) => ({
         key: entry.Key as string,
