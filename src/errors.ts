@@ -90,7 +90,7 @@ export const errorMeanings: Record<ErrorCode, string> = {
   DIRECT_UPLOAD_INCOMPLETE:
     'A multipart upload to this direct-upload key is still open: complete or abort it before `finalize`.',
   DIRECT_NOT_SUPPORTED:
-    'The storage offers no direct uploads (its driver cannot sign backend requests, e.g. a local one); upload through `objects` or `uploads`.',
+    'The storage offers no direct uploads: a local one, or a public one with no `prefix` (its public-read policy would cover the staged, unverified uploads); upload through `objects` or `uploads`.',
   UPLOAD_PAST_LENGTH: "The PATCH body goes past the upload's `Upload-Length`; nothing of it was kept.",
   UPLOAD_OFFSET_MISMATCH:
     "`Upload-Offset` is not the upload's offset (HEAD the upload for it; `details.offset` has it too).",

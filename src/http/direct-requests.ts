@@ -109,6 +109,13 @@ export function directOf(storage: Storage): DirectUploads {
   const direct = storage.driver.direct;
   if (!direct)
     throw new AppError('DIRECT_NOT_SUPPORTED', `storage "${storage.name}" does not offer direct uploads`);
+  // Its public-read policy covers the whole bucket, staging (at the root) included: unverified bytes
+  // would be public at the bucket's URL until finalized.
+  if (storage.profile.access === 'public' && storage.profile.prefix === '')
+    throw new AppError(
+      'DIRECT_NOT_SUPPORTED',
+      `storage "${storage.name}" is public at its bucket's root, where staged uploads would be public too; give it a prefix to offer direct uploads`,
+    );
   return direct;
 }
 

@@ -19,7 +19,7 @@ const ALICE = 'direct-test-key-alice-0123456789abcdef';
 const BOB = 'direct-test-key-bob-0123456789abcdef0000';
 const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
 const stowage = useStowage({
-  buckets: ['docs', 'bare'],
+  buckets: ['docs', 'bare', 'open'],
   storages: (buckets) => ({
     docs: {
       driver: 's3',
@@ -30,13 +30,14 @@ const stowage = useStowage({
       cacheControl: 'max-age=60',
     },
     bare: { driver: 's3', bucket: buckets.bare ?? '', allowedTypes: ['application/pdf'] },
+    open: { driver: 's3', bucket: buckets.open ?? '', access: 'public' },
     files: { driver: 'local' },
   }),
   config: {
     resumable: { secret: SECRET },
     auth: {
       apiKeys: [
-        { name: 'alice', hash: sha(ALICE), grants: ['docs:*', 'bare:*', 'files:*'] },
+        { name: 'alice', hash: sha(ALICE), grants: ['docs:*', 'bare:*', 'open:*', 'files:*'] },
         { name: 'bob', hash: sha(BOB), grants: ['docs:*'] },
       ],
     },
@@ -310,9 +311,11 @@ describe('direct uploads, refusals', () => {
     expect([done.status, await errorCode(done)]).toEqual([404, 'DIRECT_UPLOAD_NOT_FOUND']);
   });
 
-  it('a local storage answers 409 DIRECT_NOT_SUPPORTED', async () => {
-    const answer = await sign({ method: 'PUT', key: 'x.pdf' }, ALICE, 'files');
-    expect([answer.status, await errorCode(answer)]).toEqual([409, 'DIRECT_NOT_SUPPORTED']);
+  it('a local storage, and a public one at its bucket root, answer 409 DIRECT_NOT_SUPPORTED', async () => {
+    for (const storage of ['files', 'open']) {
+      const answer = await sign({ method: 'PUT', key: 'x.pdf' }, ALICE, storage);
+      expect([answer.status, await errorCode(answer)]).toEqual([409, 'DIRECT_NOT_SUPPORTED']);
+    }
   });
 });
 
