@@ -15,6 +15,7 @@ import { probeConditionalWrites } from '../storage/drivers/s3/conditions-probe.t
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
 import { httpStatusOf, isUnreachable, s3ErrorCode, toAppError } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
+import { DIRECT_STAGING_PREFIX } from '../storage/keys.ts';
 import { checkPublicRead } from './check-public.ts';
 import { newReport, type StepName, type StorageReport } from './check-report.ts';
 import { bucketArn, missingPermission, type Operation, type S3Storage } from './permissions.ts';
@@ -236,15 +237,21 @@ async function checkMultipart(
   }
 }
 
-/** A rule that aborts incomplete multipart uploads covering the storage's prefix (tag filters never match uploads). */
-function coversPrefix(rule: LifecycleRule, prefix: string): boolean {
-  if (rule.Status !== 'Enabled' || rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation === undefined)
-    return false;
+/** Whether an enabled rule applies to every key under `prefix` (tag filters match only tagged objects, never uploads). */
+function appliesUnder(rule: LifecycleRule, prefix: string): boolean {
   const filter = rule.Filter;
-  if (filter?.Tag || filter?.And?.Tags?.length) return false;
-  const rulePrefix = filter?.Prefix ?? filter?.And?.Prefix ?? rule.Prefix ?? '';
-  return prefix.startsWith(rulePrefix);
+  if (rule.Status !== 'Enabled' || filter?.Tag || filter?.And?.Tags?.length) return false;
+  return prefix.startsWith(filter?.Prefix ?? filter?.And?.Prefix ?? rule.Prefix ?? '');
 }
+
+/** A rule that aborts incomplete multipart uploads covering the storage's prefix. */
+const coversPrefix = (rule: LifecycleRule, prefix: string): boolean =>
+  rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined && appliesUnder(rule, prefix);
+
+/** A rule that expires objects under `.stowage-direct/`: abandoned direct uploads (issued-key.ts). */
+const expiresStaging = (rule: LifecycleRule): boolean =>
+  (rule.Expiration?.Days !== undefined || rule.Expiration?.Date !== undefined) &&
+  appliesUnder(rule, DIRECT_STAGING_PREFIX);
 
 async function checkLifecycle(
   storage: S3Storage,
@@ -263,7 +270,17 @@ async function checkLifecycle(
     );
     const rule = (output.Rules ?? []).find((candidate) => coversPrefix(candidate, prefix));
     if (!rule) return { status: 'warn', problem: missing, note: 'missing' };
-    return { status: 'ok', note: `${rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation}d` };
+    const days = `${rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation}d`;
+    if (!(output.Rules ?? []).some(expiresStaging)) {
+      return {
+        status: 'warn',
+        problem:
+          `no lifecycle rule on ${arn} expires the direct uploads staged under "${DIRECT_STAGING_PREFIX}": ` +
+          'uploads never finalized stay (and are billed) forever; see README "Deploy"',
+        note: `${days}, no staging expiry`,
+      };
+    }
+    return { status: 'ok', note: days };
   } catch (error) {
     const { kind, code } = classify(error);
     if (code === 'NoSuchLifecycleConfiguration') return { status: 'warn', problem: missing, note: 'missing' };
