@@ -2,8 +2,11 @@ import { z } from 'zod';
 import type { Scope } from '../auth/authorize.ts';
 import { describePrincipal, type Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
+import { essence, isAllowed } from '../storage/content-type.ts';
 import { type IssuedKey, type KeyBinding, verifyIssuedKey } from '../storage/direct/issued-key.ts';
 import type { DirectUploads } from '../storage/direct/port.ts';
+import { sanitizeFilename } from '../storage/keys.ts';
+import { tooLarge } from '../storage/meter.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /**
@@ -122,5 +125,22 @@ export function directOf(storage: Storage): DirectUploads {
 /** Uppy's default proposal is `<random UUID>-<file name>`: the name is what is left. */
 const uppyPrefix = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-/i;
 
-export const proposedFilename = (body: SignBody): string | undefined =>
-  body.filename ?? body.key?.split('/').pop()?.replace(uppyPrefix, '');
+/**
+ * What a new key records of the client's declarations, refused at once when the storage would refuse
+ * it at finalize anyway: a size over `maxFileSize` (413), a type outside `allowedTypes` (415).
+ */
+export function declarations(
+  body: SignBody,
+  profile: Storage['profile'],
+): { size?: number; contentType?: string; filename?: string } {
+  if (body.size !== undefined && body.size > profile.maxFileSize) throw tooLarge(profile.maxFileSize);
+  const type = essence(body.contentType);
+  if (body.contentType !== undefined && (!type || !isAllowed(type, profile.allowedTypes)))
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'this storage does not take that content type');
+  const filename = sanitizeFilename(body.filename ?? body.key?.split('/').pop()?.replace(uppyPrefix, ''));
+  return {
+    ...(body.size !== undefined && { size: body.size }),
+    ...(type !== undefined && { contentType: type }),
+    ...(filename !== undefined && { filename }),
+  };
+}

@@ -296,9 +296,11 @@ describe('direct uploads, refusals', () => {
     expect(await stowage.backend('docs').keys('docs/')).toEqual(before);
   });
 
-  it('over maxFileSize: 413 at sign when declared, at finalize when not (staging removed)', async () => {
+  it('over maxFileSize: 413 at sign when declared (a refused type: 415), at finalize when not (staging removed)', async () => {
     const declared = await sign({ method: 'PUT', key: 'x.pdf', size: 13 * MiB });
     expect([declared.status, await errorCode(declared)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const html = await sign({ method: 'POST', key: 'x.html', contentType: 'text/html' });
+    expect([html.status, await errorCode(html)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     const key = await putDirect(pdf(12 * MiB + 1), 'application/pdf');
     const done = await finalize(key);
     expect([done.status, await errorCode(done)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);

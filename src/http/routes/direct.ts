@@ -1,20 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
-import { essence, isAllowed } from '../../storage/content-type.ts';
 import { finalizeDirect } from '../../storage/direct/finalize.ts';
 import { issueKey } from '../../storage/direct/issued-key.ts';
-import { sanitizeFilename } from '../../storage/keys.ts';
-import { tooLarge } from '../../storage/meter.ts';
 import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
 import {
   bindingOf,
+  declarations,
   directOf,
   finalizeBody,
-  proposedFilename,
   requestedOperation,
   signAnswer,
   signBody,
@@ -63,20 +59,8 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       const expiresIn = Math.min(body.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
 
       if (requested.op === 'PutObject' || requested.op === 'CreateMultipartUpload') {
-        if (body.size !== undefined && body.size > profile.maxFileSize) throw tooLarge(profile.maxFileSize);
-        const declaredType = essence(body.contentType);
-        if (
-          body.contentType !== undefined &&
-          (!declaredType || !isAllowed(declaredType, profile.allowedTypes))
-        )
-          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'this storage does not take that content type');
         const issued = issueKey(
-          {
-            expiresAt: Date.now() + context.expirySeconds * 1000,
-            ...(body.size !== undefined && { size: body.size }),
-            ...(declaredType !== undefined && { contentType: declaredType }),
-            filename: sanitizeFilename(proposedFilename(body)),
-          },
+          { expiresAt: Date.now() + context.expirySeconds * 1000, ...declarations(body, profile) },
           binding,
           context.directKey,
         );
