@@ -243,7 +243,7 @@ describe('direct uploads, multipart through the signed operations', () => {
     expect(await stowage.backend('docs').leftovers()).toEqual([]);
   });
 
-  it('abort is signed for the issued key; part numbers outside 1…10000 are 400', async () => {
+  it('abort is signed for the issued key; a part for another key’s upload is refused by S3; part numbers outside 1…10000 are 400', async () => {
     const created = await signed({ method: 'POST', key: 'x.pdf' });
     const init = await fetch(created.url, { method: 'POST' });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await init.text())?.[1] ?? '';
@@ -251,8 +251,20 @@ describe('direct uploads, multipart through the signed operations', () => {
       const refused = await sign({ method: 'PUT', key: created.key, uploadId, partNumber });
       expect([refused.status, await errorCode(refused)]).toEqual([400, 'VALIDATION_FAILED']);
     }
-    const abort = await signed({ method: 'DELETE', key: created.key, uploadId });
-    expect((await fetch(abort.url, { method: 'DELETE' })).status).toBe(204);
+    // Another issued key's upload id, signed for this key: S3 knows no such upload of it.
+    const other = await signed({ method: 'POST', key: 'y.pdf' });
+    const otherId =
+      /<UploadId>([^<]+)<\/UploadId>/.exec(await (await fetch(other.url, { method: 'POST' })).text())?.[1] ??
+      '';
+    const foreign = await signed({ method: 'PUT', key: created.key, uploadId: otherId, partNumber: 1 });
+    expect((await fetch(foreign.url, { method: 'PUT', body: pdf(1024) })).status).toBe(404);
+    for (const [key, id] of [
+      [created.key, uploadId],
+      [other.key, otherId],
+    ]) {
+      const abort = await signed({ method: 'DELETE', key, uploadId: id });
+      expect((await fetch(abort.url, { method: 'DELETE' })).status).toBe(204);
+    }
     expect(await stowage.backend('docs').leftovers()).toEqual([]);
     const never = await finalize(created.key ?? '');
     expect([never.status, await errorCode(never)]).toEqual([404, 'DIRECT_UPLOAD_NOT_FOUND']);
