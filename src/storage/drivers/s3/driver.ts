@@ -79,23 +79,15 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       presign: (operation, expiresIn) => presignDirect(context, operation, expiresIn),
       inspect: (key) => inspectStaged(context, key),
       readHead: (key, etag, bytes) => readStagedHead(context, key, etag, bytes),
-      promote: (input) => promoteStaged(context, input),
+      async promote(input) {
+        refuseUnenforced(conditions?.problem); // the promotion is create-only, whatever the profile
+        return promoteStaged(context, input);
+      },
       findPromoted: (stem, writeId) => findPromoted(context, stem, writeId),
     },
     partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
-      // Once the probe found that the server does not enforce the conditions, a create-only write
-      // could overwrite an object: refuse it rather than lose the guarantee silently.
-      const problem = input.overwrite ? undefined : conditions?.problem;
-      if (problem !== undefined) {
-        throw new AppError(
-          'STORAGE_NOT_SUPPORTED',
-          'The storage backend does not enforce create-only writes',
-          {
-            cause: new Error(problem),
-          },
-        );
-      }
+      if (!input.overwrite) refuseUnenforced(conditions?.problem);
       return putObject(context, input);
     },
     get: (input) => getObject(context, input),
@@ -134,4 +126,15 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       presignClient.destroy();
     },
   };
+}
+
+/**
+ * Once the probe found that the server does not enforce the conditions, a create-only write could
+ * overwrite an object: refuse it rather than lose the guarantee silently.
+ */
+function refuseUnenforced(problem: string | undefined): void {
+  if (problem === undefined) return;
+  throw new AppError('STORAGE_NOT_SUPPORTED', 'The storage backend does not enforce create-only writes', {
+    cause: new Error(problem),
+  });
 }
