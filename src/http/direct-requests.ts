@@ -4,7 +4,7 @@ import { describePrincipal, type Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
 import { essence, isAllowed } from '../storage/content-type.ts';
 import { type IssuedKey, type KeyBinding, verifyIssuedKey } from '../storage/direct/issued-key.ts';
-import type { DirectUploads } from '../storage/direct/port.ts';
+import type { DirectOperation, DirectUploads } from '../storage/direct/port.ts';
 import { sanitizeFilename } from '../storage/keys.ts';
 import { tooLarge } from '../storage/meter.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -45,6 +45,10 @@ export const signBody = z.object({
     .max(1024)
     .optional()
     .meta({ description: 'Original filename, stored like a form upload’s.' }),
+  postPolicy: z.boolean().optional().meta({
+    description:
+      'With `POST` and no `uploadId`: a browser form upload (presigned POST policy, S3 refuses a size over `maxFileSize` or other than the declared one) instead of CreateMultipartUpload. The answer has `fields` to post before the file.',
+  }),
   expiresIn: z
     .number()
     .int()
@@ -64,6 +68,10 @@ export const signAnswer = z.object({
     .record(z.string(), z.string())
     .optional()
     .meta({ description: 'Signed headers the request must carry as they are.' }),
+  fields: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: 'POST policy: the form fields to post, in this order, before the file.' }),
 });
 
 export const finalizeBody = z.object({
@@ -72,7 +80,9 @@ export const finalizeBody = z.object({
 
 /** The S3 operation a sign request asks for (INVALID: a combination Uppy never sends). */
 export type RequestedOperation =
-  | { op: 'PutObject' | 'CreateMultipartUpload' }
+  | { op: 'PutObject' }
+  | { op: 'PostObject' }
+  | { op: 'CreateMultipartUpload' }
   | { op: 'UploadPart'; uploadId: string; partNumber: number }
   | { op: 'ListParts' | 'CompleteMultipartUpload' | 'AbortMultipartUpload'; uploadId: string };
 
@@ -80,7 +90,7 @@ export function requestedOperation(body: SignBody): RequestedOperation {
   const { method, uploadId, partNumber } = body;
   if (uploadId === undefined) {
     if (method === 'PUT') return { op: 'PutObject' };
-    if (method === 'POST') return { op: 'CreateMultipartUpload' };
+    if (method === 'POST') return body.postPolicy ? { op: 'PostObject' } : { op: 'CreateMultipartUpload' };
     throw new AppError('BAD_REQUEST', `${method} without uploadId is not an operation Stowage signs`);
   }
   if (method === 'PUT') {
@@ -143,4 +153,33 @@ export function declarations(
     ...(type !== undefined && { contentType: type }),
     ...(filename !== undefined && { filename }),
   };
+}
+
+/** The S3 request that starts an upload to a new key, with what the client declared signed into it. */
+export function newKeyOperation(
+  op: 'PutObject' | 'PostObject' | 'CreateMultipartUpload',
+  issued: IssuedKey,
+  body: SignBody,
+  profile: Storage['profile'],
+): DirectOperation {
+  const type = body.contentType !== undefined ? { contentType: body.contentType } : {};
+  switch (op) {
+    case 'PutObject':
+      return {
+        op,
+        key: issued.key,
+        ...type,
+        ...(body.size !== undefined && { contentLength: body.size }),
+      };
+    case 'PostObject':
+      return {
+        op,
+        key: issued.key,
+        ...type,
+        minSize: body.size ?? 0,
+        maxSize: body.size ?? profile.maxFileSize,
+      };
+    case 'CreateMultipartUpload':
+      return { op, key: issued.key, ...type };
+  }
 }

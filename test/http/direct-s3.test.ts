@@ -192,6 +192,56 @@ describe('direct uploads, single request (PutObject)', () => {
   });
 });
 
+describe('direct uploads, browser form (POST policy)', () => {
+  /** Posts the signed form with the file last, as a browser form does. */
+  const postForm = (target: Signed & { fields?: Record<string, string> }, data: Buffer, type: string) => {
+    const body = new FormData();
+    for (const [name, value] of Object.entries(target.fields ?? {})) body.append(name, value);
+    body.append('Content-Type', type);
+    body.append('file', new Blob([new Uint8Array(data)], { type }), 'scan.pdf');
+    return fetch(target.url, { method: 'POST', body });
+  };
+
+  it('the policy pins the issued key and the size range: S3 refuses more than maxFileSize', async () => {
+    const target = (await signed({ method: 'POST', key: 'scan.pdf', postPolicy: true })) as Signed & {
+      fields?: Record<string, string>;
+    };
+    expect(target.fields?.key).toBe(target.key);
+    const over = await postForm(target, pdf(12 * MiB + 1), 'application/pdf');
+    expect(over.status).toBe(400);
+    expect(await over.text()).toContain('EntityTooLarge');
+    expect(await stagedKeys()).toEqual([]);
+    // Another key in the form breaks the policy.
+    const moved = await postForm(
+      { ...target, fields: { ...target.fields, key: `${DIRECT_STAGING_PREFIX}chosen-by-me` } },
+      pdf(1024),
+      'application/pdf',
+    );
+    expect(moved.status).toBe(403);
+    const data = pdf(64 * 1024);
+    expect((await postForm(target, data, 'application/pdf')).status).toBe(204);
+    const done = await finalize(target.key ?? '');
+    expect(done.status).toBe(201);
+    const [object] = ((await done.json()) as { objects: Array<{ key: string; originalName: string }> })
+      .objects;
+    expect(object?.originalName).toBe('scan.pdf');
+    expect(sha256((await stowage.backend('docs').object(`docs/${object?.key}`)).body)).toBe(sha256(data));
+  });
+
+  it('a declared size is the only size S3 takes', async () => {
+    const data = pdf(2048);
+    const target = (await signed({
+      method: 'POST',
+      key: 'scan.pdf',
+      postPolicy: true,
+      size: data.length,
+    })) as Signed & { fields?: Record<string, string> };
+    expect((await postForm(target, data.subarray(1), 'application/pdf')).status).toBe(400);
+    expect((await postForm(target, data, 'application/pdf')).status).toBe(204);
+    expect((await finalize(target.key ?? '')).status).toBe(201);
+  });
+});
+
 describe('direct uploads, multipart through the signed operations', () => {
   it('create, two 5 MiB parts, list, complete, finalize', async () => {
     const data = pdf(10 * MiB);

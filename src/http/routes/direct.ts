@@ -11,6 +11,7 @@ import {
   declarations,
   directOf,
   finalizeBody,
+  newKeyOperation,
   requestedOperation,
   signAnswer,
   signBody,
@@ -58,29 +59,24 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       const binding = bindingOf(storage, scope, principal);
       const expiresIn = Math.min(body.expiresIn ?? profile.presign.defaultTtl, profile.presign.maxTtl);
 
-      if (requested.op === 'PutObject' || requested.op === 'CreateMultipartUpload') {
+      if (
+        requested.op === 'PutObject' ||
+        requested.op === 'PostObject' ||
+        requested.op === 'CreateMultipartUpload'
+      ) {
         const issued = issueKey(
           { expiresAt: Date.now() + context.expirySeconds * 1000, ...declarations(body, profile) },
           binding,
           context.directKey,
         );
-        const signed = await direct.presign(
-          requested.op === 'PutObject'
-            ? {
-                op: 'PutObject',
-                key: issued.key,
-                ...(body.contentType !== undefined && { contentType: body.contentType }),
-                ...(body.size !== undefined && { contentLength: body.size }),
-              }
-            : {
-                op: 'CreateMultipartUpload',
-                key: issued.key,
-                ...(body.contentType !== undefined && { contentType: body.contentType }),
-              },
-          expiresIn,
-        );
+        const signed = await direct.presign(newKeyOperation(requested.op, issued, body, profile), expiresIn);
         logOnCompletion(request, { storage: storage.name, key: issued.key });
-        return reply.send({ url: signed.url, key: issued.key, headers: signed.headers });
+        return reply.send({
+          url: signed.url,
+          key: issued.key,
+          headers: signed.headers,
+          ...(signed.fields !== undefined && { fields: signed.fields }),
+        });
       }
 
       const issued = verifiedKey(body.key, context.directKey, binding);

@@ -9,6 +9,8 @@ import type { ObjectInfo, ObjectMetadata } from '../driver.ts';
 /** One S3 request of Uppy's `signRequest` contract, decided by the route (routes/direct.ts). */
 export type DirectOperation =
   | { op: 'PutObject'; key: string; contentType?: string; contentLength?: number }
+  /** A browser form upload (POST policy): the backend itself refuses a size outside the range. */
+  | { op: 'PostObject'; key: string; contentType?: string; minSize: number; maxSize: number }
   | { op: 'CreateMultipartUpload'; key: string; contentType?: string }
   | { op: 'UploadPart'; key: string; uploadId: string; partNumber: number }
   | { op: 'ListParts'; key: string; uploadId: string }
@@ -19,6 +21,8 @@ export interface PresignedRequest {
   url: string;
   /** Headers that are signed and must be sent as they are. */
   headers: Record<string, string>;
+  /** PostObject: the form fields to post with the file (the file last). */
+  fields?: Record<string, string>;
 }
 
 /** The staged object, as finalize finds it. */

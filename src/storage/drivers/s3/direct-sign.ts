@@ -11,7 +11,8 @@ import type { DirectOperation, PresignedRequest } from '../../direct/port.ts';
 import type { S3Context } from './context.ts';
 import { toAppError } from './errors.ts';
 import { encryptionParams } from './params.ts';
-import { clampExpiry } from './urls.ts';
+import { signPostPolicy } from './post-policy.ts';
+import { bucketUrl, clampExpiry } from './urls.ts';
 
 /**
  * Presigned S3 requests for direct uploads, sent by the client itself (Uppy's S3 client in
@@ -33,6 +34,7 @@ export async function presignDirect(
     headers['x-amz-server-side-encryption'] = encryption.ServerSideEncryption;
   if (encryption.SSEKMSKeyId !== undefined)
     headers['x-amz-server-side-encryption-aws-kms-key-id'] = encryption.SSEKMSKeyId;
+  if (operation.op === 'PostObject') return presignPost(context, operation, headers, expiresInSeconds);
   type Options = Parameters<typeof getSignedUrl>[2];
   const sign = (options: Options) => {
     switch (operation.op) {
@@ -103,5 +105,33 @@ export async function presignDirect(
     return { url, headers };
   } catch (error) {
     throw toAppError(error, { operation: `Presign${operation.op}` });
+  }
+}
+
+async function presignPost(
+  context: S3Context,
+  operation: Extract<DirectOperation, { op: 'PostObject' }>,
+  encryptionFields: Record<string, string>,
+  expiresInSeconds: number,
+): Promise<PresignedRequest> {
+  try {
+    const credentials = await context.presignClient.config.credentials();
+    const signingDate = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const { url, fields } = signPostPolicy({
+      bucketUrl: bucketUrl({ ...context.connection, bucket: context.bucket }),
+      bucket: context.bucket,
+      region: context.connection.region,
+      credentials,
+      key: operation.key,
+      contentType: operation.contentType,
+      minSize: operation.minSize,
+      maxSize: operation.maxSize,
+      expiresIn: clampExpiry(expiresInSeconds, signingDate.getTime(), credentials.expiration),
+      signingDate,
+      extraFields: encryptionFields,
+    });
+    return { url, headers: {}, fields };
+  } catch (error) {
+    throw toAppError(error, { operation: 'PresignPostObject' });
   }
 }
