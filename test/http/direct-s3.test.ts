@@ -153,6 +153,12 @@ describe('direct uploads, single request (PutObject)', () => {
       body: Buffer.concat([data, Buffer.from('extra')]),
     });
     expect(longer.status).toBe(403);
+    const retyped = await fetch(target.url, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/html' },
+      body: data,
+    });
+    expect(retyped.status).toBe(403);
     const exact = await fetch(target.url, { method: 'PUT', headers: target.headers ?? {}, body: data });
     expect(exact.status).toBe(200);
     const done = await finalize(target.key ?? '');

@@ -28,18 +28,23 @@ export async function presignDirect(
 ): Promise<PresignedRequest> {
   const { bucket: Bucket, presignClient } = context;
   const target = { Bucket, Key: operation.key };
-  const headers: Record<string, string> = {};
   const encryption = encryptionParams(context.profile);
-  if (encryption.ServerSideEncryption !== undefined)
-    headers['x-amz-server-side-encryption'] = encryption.ServerSideEncryption;
-  if (encryption.SSEKMSKeyId !== undefined)
-    headers['x-amz-server-side-encryption-aws-kms-key-id'] = encryption.SSEKMSKeyId;
+  // Only the requests that create the object carry its encryption and type (S3 refuses encryption
+  // headers on UploadPart and the rest).
+  const creates = operation.op === 'PutObject' || operation.op === 'CreateMultipartUpload';
+  const headers: Record<string, string> = {};
+  if (creates || operation.op === 'PostObject') {
+    if (encryption.ServerSideEncryption !== undefined)
+      headers['x-amz-server-side-encryption'] = encryption.ServerSideEncryption;
+    if (encryption.SSEKMSKeyId !== undefined)
+      headers['x-amz-server-side-encryption-aws-kms-key-id'] = encryption.SSEKMSKeyId;
+  }
   if (operation.op === 'PostObject') return presignPost(context, operation, headers, expiresInSeconds);
+  if (creates && operation.contentType !== undefined) headers['content-type'] = operation.contentType;
   type Options = Parameters<typeof getSignedUrl>[2];
   const sign = (options: Options) => {
     switch (operation.op) {
       case 'PutObject':
-        if (operation.contentType !== undefined) headers['content-type'] = operation.contentType;
         return getSignedUrl(
           presignClient,
           new PutObjectCommand({
@@ -51,7 +56,6 @@ export async function presignDirect(
           options,
         );
       case 'CreateMultipartUpload':
-        if (operation.contentType !== undefined) headers['content-type'] = operation.contentType;
         return getSignedUrl(
           presignClient,
           new CreateMultipartUploadCommand({
