@@ -102,6 +102,26 @@ export function requestedOperation(body: SignBody): RequestedOperation {
   return { op: 'AbortMultipartUpload', uploadId };
 }
 
+/** S3's smallest part (all but the last): an upload within `maxFileSize` needs no more parts than this allows. */
+const MIN_PART_BYTES = 5 * 2 ** 20;
+
+/**
+ * Refuses (413) a part number no upload within `maxFileSize` reaches: a presigned UploadPart cannot
+ * bound the part's size (Uppy declares none), but this bounds how many a client can stage beyond it
+ * before finalize refuses the whole.
+ */
+export function requirePartWithinLimit(partNumber: number, profile: Storage['profile']): void {
+  const most = Math.max(1, Math.ceil(profile.maxFileSize / MIN_PART_BYTES));
+  if (partNumber > most)
+    throw new AppError(
+      'PAYLOAD_TOO_LARGE',
+      `an upload within this storage's limit has at most ${most} parts`,
+      {
+        details: { maxFileSize: profile.maxFileSize, maxPartNumber: most },
+      },
+    );
+}
+
 /** The issued key, if it is this principal's for this storage and still valid; else 403. */
 export function verifiedKey(text: string | undefined, mac: Buffer, binding: KeyBinding): IssuedKey {
   const issued = text === undefined ? undefined : verifyIssuedKey(text, binding, mac);

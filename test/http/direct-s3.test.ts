@@ -307,6 +307,10 @@ describe('direct uploads, multipart through the signed operations', () => {
       const refused = await sign({ method: 'PUT', key: created.key, uploadId, partNumber });
       expect([refused.status, await errorCode(refused)]).toEqual([400, 'VALIDATION_FAILED']);
     }
+    // maxFileSize is 12 MiB: parts are at least 5 MiB, so no upload within it has a part 4.
+    expect((await sign({ method: 'PUT', key: created.key, uploadId, partNumber: 3 })).status).toBe(200);
+    const beyond = await sign({ method: 'PUT', key: created.key, uploadId, partNumber: 4 });
+    expect([beyond.status, await errorCode(beyond)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     // Another issued key's upload id, signed for this key: S3 knows no such upload of it.
     const other = await signed({ method: 'POST', key: 'y.pdf' });
     const otherId =

@@ -13,6 +13,7 @@ import {
   finalizeBody,
   newKeyOperation,
   requestedOperation,
+  requirePartWithinLimit,
   signAnswer,
   signBody,
   verifiedKey,
@@ -80,6 +81,7 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       }
 
       const issued = verifiedKey(body.key, context.directKey, binding);
+      if (requested.op === 'UploadPart') requirePartWithinLimit(requested.partNumber, profile);
       const remaining = Math.floor((issued.expiresAt - Date.now()) / 1000);
       const signed = await direct.presign(
         { ...requested, key: issued.key },
