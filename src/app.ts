@@ -14,6 +14,7 @@ import { registerErrorHandling, sendError, toAppError } from './http/error-handl
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { answerProtocolError } from './http/protocol-errors.ts';
+import { directRoutes } from './http/routes/direct.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
 import { listRoutes } from './http/routes/list.ts';
@@ -28,6 +29,7 @@ import { requestId } from './logger.ts';
 import { createMetrics, instrumentStorages, observePartPool } from './metrics.ts';
 import { createReceiptSigner } from './receipts/receipt.ts';
 import { deriveReceiptKey } from './receipts/signing-key.ts';
+import { directKeyFor } from './storage/direct/issued-key.ts';
 import type { LinkSigner } from './storage/drivers/local/signed-links.ts';
 import type { PartPool } from './storage/part-pool.ts';
 import { closeStorages } from './storage/registry.ts';
@@ -104,7 +106,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   registerBrowserGuard(app, config);
   const uploads = deps.uploads ?? new UploadAdmission(config, deps.pool);
   observePartPool(metrics, uploads.pool);
-  // One server secret, several labelled keys: upload ids (HMAC) and receipts (Ed25519) never share one.
+  // One server secret, several labelled keys: upload ids, direct-upload keys (HMAC) and receipts
+  // (Ed25519) never share one (upload-id.ts, issued-key.ts, signing-key.ts).
   const serverSecret = config.resumable.secret ?? deps.resumableSecret ?? randomBytes(32).toString('hex');
   const receipts = createReceiptSigner(deriveReceiptKey(config.receipts.secret ?? serverSecret));
   const context: RouteContext = {
@@ -122,6 +125,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     ...context,
     uploadIdKey: keyFor(serverSecret),
     expirySeconds: config.resumable.expiry,
+  });
+  await app.register(directRoutes, {
+    ...context,
+    directKey: directKeyFor(serverSecret),
+    expirySeconds: config.direct.expiry,
   });
   await app.register(objectRoutes, context);
   await app.register(listRoutes, context);

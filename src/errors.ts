@@ -13,19 +13,25 @@ export const errorCatalogue = {
   INVALID_RANGE: 400,
   NO_FILES: 400,
   RECEIPT_INVALID: 400,
+  DIRECT_SIZE_MISMATCH: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   HOST_NOT_ALLOWED: 403,
   CROSS_SITE_WRITE: 403,
+  DIRECT_KEY_REFUSED: 403,
+  DIRECT_KEY_EXPIRED: 403,
   NOT_FOUND: 404,
   STORAGE_NOT_FOUND: 404,
   OBJECT_NOT_FOUND: 404,
   UPLOAD_NOT_FOUND: 404,
+  DIRECT_UPLOAD_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   OBJECT_EXISTS: 409,
   WRITE_CONFLICT: 409,
   UPLOAD_OFFSET_MISMATCH: 409,
+  DIRECT_UPLOAD_INCOMPLETE: 409,
+  DIRECT_NOT_SUPPORTED: 409,
   UPLOAD_EXPIRED: 410,
   UPLOAD_FINISHED: 410,
   TUS_VERSION_UNSUPPORTED: 412,
@@ -75,6 +81,17 @@ export const errorMeanings: Record<ErrorCode, string> = {
   OBJECT_NOT_FOUND: 'No object under that key.',
   UPLOAD_NOT_FOUND:
     'No resumable upload with this id: never created, terminated, or not one the caller may touch.',
+  DIRECT_SIZE_MISMATCH:
+    'The directly uploaded object is not the size declared when its key was issued; it was deleted.',
+  DIRECT_KEY_REFUSED:
+    'The direct-upload key was not issued by Stowage to this caller for this storage (or was altered).',
+  DIRECT_KEY_EXPIRED: 'The direct-upload key is past its expiry; ask `direct/sign` for a new one.',
+  DIRECT_UPLOAD_NOT_FOUND:
+    'Nothing was uploaded to this direct-upload key (or it was refused, or expired and was removed).',
+  DIRECT_UPLOAD_INCOMPLETE:
+    'A multipart upload to this direct-upload key is still open: complete or abort it before `finalize`.',
+  DIRECT_NOT_SUPPORTED:
+    'The storage offers no direct uploads: a local one, or a public one with no `prefix` (its public-read policy would cover the staged, unverified uploads); upload through `objects` or `uploads`.',
   UPLOAD_PAST_LENGTH: "The PATCH body goes past the upload's `Upload-Length`; nothing of it was kept.",
   UPLOAD_OFFSET_MISMATCH:
     "`Upload-Offset` is not the upload's offset (HEAD the upload for it; `details.offset` has it too).",

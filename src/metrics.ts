@@ -202,6 +202,7 @@ export function instrumentDriver(storage: string, driver: StorageDriver, metrics
     check: () => observe('check', () => driver.check()),
     close: () => driver.close(),
     ...(driver.resumable !== undefined && { resumable: driver.resumable }),
+    ...(driver.direct !== undefined && { direct: driver.direct }),
   };
 }
 

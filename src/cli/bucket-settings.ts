@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.ts';
-import { RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
+import { DIRECT_STAGING_PREFIX, RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
 import { sidPart } from './iam-policy.ts';
 import { objectsArn, type S3Storage, s3Storages } from './permissions.ts';
 
@@ -66,8 +66,11 @@ export function bucketPolicy(storages: readonly S3Storage[]): BucketPolicy {
 
 /**
  * One rule for every bucket: the configured browser origins may GET/HEAD (presigned and public
- * reads, ranged too) and PUT (direct uploads), with any request header (presigned PUTs carry the
- * signed `x-amz-*` and `content-type` ones), and read the headers a download or an upload needs.
+ * reads, ranged too, and ListParts), PUT (direct uploads: PutObject, UploadPart), POST
+ * (CreateMultipartUpload, CompleteMultipartUpload) and DELETE (AbortMultipartUpload) — the requests
+ * Uppy's S3 plugin sends to the URLs `direct/sign` answers — with any request header (presigned
+ * requests carry the signed `x-amz-*` and `content-type` ones), and read the headers a download or an
+ * upload needs.
  */
 export function bucketCors(origins: readonly string[], maxAgeSeconds: number): BucketCors {
   return {
@@ -75,7 +78,7 @@ export function bucketCors(origins: readonly string[], maxAgeSeconds: number): B
       {
         ID: 'stowage-browsers',
         AllowedOrigins: [...origins],
-        AllowedMethods: ['GET', 'HEAD', 'PUT'],
+        AllowedMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
         AllowedHeaders: ['*'],
         ExposeHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Content-Disposition', 'Content-Type'],
         MaxAgeSeconds: maxAgeSeconds,
@@ -103,18 +106,30 @@ export interface BucketLifecycle {
 export const lifecycleDays = (resumableExpirySeconds: number): number =>
   Math.max(1, Math.ceil(resumableExpirySeconds / 86_400));
 
+/** How long each kind of upload may take, from the config: what the lifecycle rules must outwait. */
+export interface UploadExpiries {
+  /** `resumable.expiry`, seconds. */
+  resumable: number;
+  /** `direct.expiry`, seconds. */
+  direct: number;
+}
+
+export const DEFAULT_EXPIRIES: UploadExpiries = { resumable: 86_400, direct: 86_400 };
+
 /**
- * The two rules every bucket of an S3 storage needs, the same for every bucket:
+ * The three rules every bucket of an S3 storage needs, the same for every bucket:
  * - abort incomplete multipart uploads (an instance that died mid-upload, a resumable upload left
  *   unfinished), for the whole bucket;
  * - expire what resumable uploads keep under the hidden prefix at the bucket's root (tails, leases),
- *   left behind by uploads abandoned before they finished.
+ *   left behind by uploads abandoned before they finished;
+ * - expire direct uploads staged at the bucket's root and never finalized (a finalize promotes and
+ *   deletes them within `direct.expiry` of the key's issue, so the rule never takes one in use).
  * Not covered by a rule: the small reservation an abandoned resumable upload leaves at its final key
  * (hidden from reads and listings; a lifecycle filter cannot tell it from the storage's objects):
  * `stowage gc` removes those, and everything else above on servers without lifecycle rules.
  */
-export function bucketLifecycle(resumableExpirySeconds: number): BucketLifecycle {
-  const days = lifecycleDays(resumableExpirySeconds);
+export function bucketLifecycle(expiries: UploadExpiries = DEFAULT_EXPIRIES): BucketLifecycle {
+  const days = lifecycleDays(expiries.resumable);
   return {
     Rules: [
       {
@@ -128,6 +143,12 @@ export function bucketLifecycle(resumableExpirySeconds: number): BucketLifecycle
         Status: 'Enabled',
         Filter: { Prefix: RESUMABLE_STATE_PREFIX },
         Expiration: { Days: days },
+      },
+      {
+        ID: 'stowage-expire-direct-staging',
+        Status: 'Enabled',
+        Filter: { Prefix: DIRECT_STAGING_PREFIX },
+        Expiration: { Days: lifecycleDays(expiries.direct) },
       },
     ],
   };

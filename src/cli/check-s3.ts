@@ -13,6 +13,7 @@ import { probeConditionalWrites } from '../storage/drivers/s3/conditions-probe.t
 import { createS3Clients } from '../storage/drivers/s3/connection.ts';
 import { httpStatusOf } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
+import { DEFAULT_EXPIRIES, type UploadExpiries } from './bucket-settings.ts';
 import { classify } from './check-classify.ts';
 import { checkLifecycle } from './check-lifecycle.ts';
 import { checkPublicRead } from './check-public.ts';
@@ -33,7 +34,7 @@ class Stop extends Error {}
 export async function checkS3Storage(
   storage: S3Storage,
   timeoutMs = 10_000,
-  resumableExpirySeconds = 86_400,
+  expiries: UploadExpiries = DEFAULT_EXPIRIES,
 ): Promise<StorageReport> {
   const { profile } = storage;
   const report = newReport(storage.name, 's3', `s3://${profile.bucket}/${profile.prefix}`);
@@ -149,7 +150,7 @@ export async function checkS3Storage(
       }
     }
 
-    report.steps.lifecycle = await checkLifecycle(storage, client, resumableExpirySeconds, deadline());
+    report.steps.lifecycle = await checkLifecycle(storage, client, expiries, deadline());
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
   } finally {

@@ -23,7 +23,12 @@ export async function checkStorages(config: Config, only: readonly string[] = []
     wanted(storage.name),
   );
   const reports = await Promise.all([
-    ...s3.map((storage) => checkS3Storage(storage, undefined, config.resumable.expiry)),
+    ...s3.map((storage) =>
+      checkS3Storage(storage, undefined, {
+        resumable: config.resumable.expiry,
+        direct: config.direct.expiry,
+      }),
+    ),
     ...local.map((storage) =>
       checkLocalStorage(storage, resolve(localDirectory(storage) ?? join(config.local.root, storage.name))),
     ),

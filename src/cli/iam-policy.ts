@@ -1,5 +1,5 @@
 import type { Config, S3ProfileConfig } from '../config/schema.ts';
-import { RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
+import { DIRECT_STAGING_PREFIX, RESUMABLE_STATE_PREFIX } from '../storage/keys.ts';
 import { bucketArn, objectsArn, partitionOf, type S3Storage, s3Storages, usesKms } from './permissions.ts';
 
 /**
@@ -43,7 +43,15 @@ export const sidPart = (name: string): string =>
     .join('');
 
 function objectStatement(storage: S3Storage): PolicyStatement {
-  const actions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+  // ListMultipartUploadParts: resumable uploads read their parts back, and presigned direct
+  // uploads (signed with Stowage's credentials) list theirs.
+  const actions = [
+    's3:PutObject',
+    's3:GetObject',
+    's3:DeleteObject',
+    's3:AbortMultipartUpload',
+    's3:ListMultipartUploadParts',
+  ];
   if (storage.profile.acl !== undefined) actions.push('s3:PutObjectAcl');
   const { prefix } = storage.profile;
   return {
@@ -54,6 +62,28 @@ function objectStatement(storage: S3Storage): PolicyStatement {
       prefix === ''
         ? objectsArn(storage)
         : [objectsArn(storage), `${bucketArn(storage)}/${RESUMABLE_STATE_PREFIX}${prefix}*`],
+  };
+}
+
+/**
+ * Direct uploads land at the bucket root (keys.ts DIRECT_STAGING_PREFIX), outside every storage's
+ * prefix: the presigned requests clients send there are signed with Stowage's credentials, and
+ * finalize reads, copies and deletes what they staged.
+ */
+function stagingStatement(bucket: string, storages: S3Storage[]): PolicyStatement {
+  const [first] = storages;
+  const arn = first ? bucketArn(first) : `arn:aws:s3:::${bucket}`;
+  return {
+    Sid: `DirectStaging${storages.map((storage) => sidPart(storage.name)).join('')}`,
+    Effect: 'Allow',
+    Action: [
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+      's3:AbortMultipartUpload',
+      's3:ListMultipartUploadParts',
+    ],
+    Resource: `${arn}/${DIRECT_STAGING_PREFIX}*`,
   };
 }
 
@@ -70,7 +100,11 @@ function listStatement(bucket: string, storages: S3Storage[]): PolicyStatement {
   };
   // One storage at the bucket root can list it all anyway: no condition then.
   if (prefixes.includes('')) return statement;
-  const listed = prefixes.flatMap((p) => [`${p}*`, `${RESUMABLE_STATE_PREFIX}${p}*`]);
+  // Finalize looks for multipart uploads still open on a staged key.
+  const listed = [
+    ...prefixes.flatMap((p) => [`${p}*`, `${RESUMABLE_STATE_PREFIX}${p}*`]),
+    `${DIRECT_STAGING_PREFIX}*`,
+  ];
   return { ...statement, Condition: { StringLikeIfExists: { 's3:prefix': listed } } };
 }
 
@@ -120,6 +154,7 @@ export function iamPolicy(config: Config, options: IamPolicyOptions = {}): IamPo
   }
   const statements: PolicyStatement[] = [
     ...storages.map(objectStatement),
+    ...[...byBucket].map(([bucket, group]) => stagingStatement(bucket, group)),
     ...[...byBucket].map(([bucket, group]) => listStatement(bucket, group)),
     ...storages.flatMap((storage) => kmsStatement(storage) ?? []),
   ];

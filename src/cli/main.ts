@@ -45,8 +45,10 @@ Commands:
                                  are on several buckets, one policy per bucket
   bucket-lifecycle
               The lifecycle rules (JSON) every bucket of an S3 storage needs: abort incomplete
-              multipart uploads, and expire resumable-upload state (tails, leases) under
-              .stowage-resumable/, both no sooner than resumable.expiry; the same for every bucket.
+              multipart uploads, expire resumable-upload state (tails, leases) under
+              .stowage-resumable/, both no sooner than resumable.expiry, and expire direct uploads
+              staged under .stowage-direct/ and never finalized, no sooner than direct.expiry;
+              the same for every bucket.
   gc          For every S3 storage (or --storage NAME): aborts the multipart uploads and removes the
               state (reservation, tails, lease) of resumable uploads whose expiry passed, and of
               writes whose writer died; prints each thing it removed. For servers without
@@ -236,7 +238,9 @@ function bucketLifecycleCommand(config: Config, io: CliIo): ExitCode {
     io.stderr('no S3 storage in this config: there are no bucket lifecycle rules to print\n');
     return 1;
   }
-  io.stdout(`${JSON.stringify(bucketLifecycle(config.resumable.expiry), null, 2)}\n`);
+  io.stdout(
+    `${JSON.stringify(bucketLifecycle({ resumable: config.resumable.expiry, direct: config.direct.expiry }), null, 2)}\n`,
+  );
   io.stderr(
     `for each of ${buckets.join(', ')}: aws s3api put-bucket-lifecycle-configuration --bucket <bucket> ` +
       '--lifecycle-configuration file://lifecycle.json (it replaces the rules the bucket had)\n',

@@ -47,6 +47,8 @@ export const operations = {
   HeadObject: { action: 's3:GetObject', on: 'objects' },
   DeleteObject: { action: 's3:DeleteObject', on: 'objects' },
   AbortMultipartUpload: { action: 's3:AbortMultipartUpload', on: 'objects' },
+  // Resumable uploads read their parts back; direct uploads' presigned ListParts needs it too.
+  ListParts: { action: 's3:ListMultipartUploadParts', on: 'objects' },
   // Only after a lost CreateMultipartUpload answer, to find the upload to abort (create-only.ts).
   ListMultipartUploads: { action: 's3:ListBucketMultipartUploads', on: 'bucket' },
   GetBucketLifecycleConfiguration: { action: 's3:GetLifecycleConfiguration', on: 'bucket' },

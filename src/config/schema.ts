@@ -371,6 +371,15 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Resumable uploads (tus 1.0) at /v1/storages/{storage}/uploads.'),
+    direct: z
+      .object({
+        expiry: duration('24h').describe(
+          'How long a direct-upload key may have requests signed for it and be finalized, from its issue; its staged object is removed by the bucket lifecycle rule after that. Signed with the `resumable.secret` (under its own label).',
+        ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Direct-to-S3 uploads at /v1/storages/{storage}/direct/sign and …/direct/finalize.'),
     local: z
       .object({
         root: z

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { DirectUploads } from './direct/port.ts';
 import type { ResumableStore } from './resumable/store.ts';
 
 /**
@@ -144,4 +145,6 @@ export interface StorageDriver {
   close(): Promise<void>;
   /** Resumable (tus) uploads, when the driver offers them (src/storage/resumable/store.ts). */
   readonly resumable?: ResumableStore;
+  /** Direct uploads (the client sends the bytes to the backend), when the driver offers them (direct/port.ts). */
+  readonly direct?: DirectUploads;
 }

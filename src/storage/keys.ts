@@ -75,7 +75,6 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
   return name;
 }
 
-/** Throws INVALID_KEY unless `key` is a safe caller-chosen key; returns it unchanged. */
 /**
  * Where an S3 storage keeps the state of resumable uploads (tails, leases: drivers/s3/resumable.ts), at
  * the bucket's root. Only a storage with an empty prefix could reach it, so no client key may start
@@ -83,6 +82,17 @@ export function sanitizeFilename(raw: string | undefined): string | undefined {
  */
 export const RESUMABLE_STATE_PREFIX = '.stowage-resumable/';
 
+/**
+ * Where direct uploads land before they are verified (src/storage/direct/issued-key.ts): at the
+ * bucket's root, beside RESUMABLE_STATE_PREFIX, so outside the prefix (and the public-read policy) of
+ * every storage but one with an empty prefix, which refuses it as a key or list prefix and leaves it
+ * out of listings. No read, link or listing of Stowage reaches unverified bytes.
+ */
+export const DIRECT_STAGING_PREFIX = '.stowage-direct/';
+
+const reservedPrefixes = [RESUMABLE_STATE_PREFIX, DIRECT_STAGING_PREFIX];
+
+/** Throws INVALID_KEY unless `key` is a safe caller-chosen key; returns it unchanged. */
 export function validateKey(key: string): string {
   const problem = keyProblem(key);
   if (problem) throw new AppError('INVALID_KEY', `invalid object key: ${problem}`);
@@ -98,8 +108,8 @@ function keyProblem(key: string): string | undefined {
   if (key.includes('\\')) return 'it contains a backslash';
   if (key.startsWith('/')) return 'it starts with "/"';
   if (key.endsWith('/')) return 'it ends with "/"';
-  if (`${key}/`.startsWith(RESUMABLE_STATE_PREFIX))
-    return `"${RESUMABLE_STATE_PREFIX}" is reserved for Stowage`;
+  const reserved = reservedPrefixes.find((prefix) => `${key}/`.startsWith(prefix));
+  if (reserved !== undefined) return `"${reserved}" is reserved for Stowage`;
   const segments = key.split('/');
   if (segments.some((segment) => segment === '')) return 'it contains an empty segment ("//")';
   if (segments.some((segment) => segment === '.' || segment === '..'))

@@ -55,7 +55,7 @@ async function lifecycleStep(path: string) {
 }
 
 describe('lifecycle rules for resumable uploads', () => {
-  it('bucket-lifecycle prints both rules, no sooner than resumable.expiry; applied as printed, check passes', async () => {
+  it('bucket-lifecycle prints the three rules, no sooner than their expiries; applied as printed, check passes', async () => {
     const path = await config({ expiry: '36h' });
     const printed = await runCli(['bucket-lifecycle', '--config', path]);
     expect(printed.code).toBe(0);
@@ -73,15 +73,22 @@ describe('lifecycle rules for resumable uploads', () => {
         Filter: { Prefix: '.stowage-resumable/' },
         Expiration: { Days: 2 },
       },
+      {
+        ID: 'stowage-expire-direct-staging',
+        Status: 'Enabled',
+        Filter: { Prefix: '.stowage-direct/' },
+        Expiration: { Days: 1 },
+      },
     ]);
     expect(printed.stderr).toContain('put-bucket-lifecycle-configuration');
     await setRules(rules.Rules);
     const stored = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
     expect(stored.Rules?.map((rule) => rule.ID).sort()).toEqual([
       'stowage-abort-incomplete-multipart-uploads',
+      'stowage-expire-direct-staging',
       'stowage-expire-resumable-state',
     ]);
-    expect(await lifecycleStep(path)).toEqual({ status: 'ok', note: 'abort 2d, state 2d' });
+    expect(await lifecycleStep(path)).toEqual({ status: 'ok', note: 'abort 2d, state 2d, staging 1d' });
   });
 
   it('warns when the resumable state is not expired, naming the prefix', async () => {
@@ -92,10 +99,11 @@ describe('lifecycle rules for resumable uploads', () => {
         Filter: { Prefix: '' },
         AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
       },
+      { ID: 'staging', Status: 'Enabled', Filter: { Prefix: '.stowage-direct/' }, Expiration: { Days: 1 } },
     ]);
     const step = await lifecycleStep(await config());
     expect(step?.status).toBe('warn');
-    expect(step?.note).toBe('abort 1d, state -');
+    expect(step?.note).toBe('abort 1d, state -, staging 1d');
     expect(step?.problem).toContain(
       `no lifecycle rule on arn:aws:s3:::${bucket} expires ".stowage-resumable/in/"`,
     );
@@ -106,6 +114,7 @@ describe('lifecycle rules for resumable uploads', () => {
   it('warns when the multipart rule is missing, or a rule acts sooner than resumable.expiry', async () => {
     await setRules([
       { ID: 'state', Status: 'Enabled', Filter: { Prefix: '.stowage-resumable/' }, Expiration: { Days: 1 } },
+      { ID: 'staging', Status: 'Enabled', Filter: { Prefix: '.stowage-direct/' }, Expiration: { Days: 1 } },
     ]);
     const noAbort = await lifecycleStep(await config());
     expect(noAbort?.problem).toContain('aborts incomplete multipart uploads under "in/"');
@@ -126,10 +135,11 @@ describe('lifecycle rules for resumable uploads', () => {
         Filter: { Prefix: '.stowage-resumable/in/' },
         Expiration: { Days: 1 },
       },
+      { ID: 'staging', Status: 'Enabled', Filter: { Prefix: '.stowage-direct/' }, Expiration: { Days: 1 } },
     ]);
     const tooSoon = await lifecycleStep(await config({ expiry: '3d' }));
     expect(tooSoon?.status).toBe('warn');
-    expect(tooSoon?.note).toBe('abort 1d, state 1d');
+    expect(tooSoon?.note).toBe('abort 1d, state 1d, staging 1d');
     expect(tooSoon?.problem).toContain(
       'aborts incomplete multipart uploads after 1d, sooner than resumable.expiry (3d)',
     );

@@ -110,7 +110,7 @@ describe('check and the bucket settings of a public storage', () => {
     expect(cors.CORSRules).toEqual([
       expect.objectContaining({
         AllowedOrigins: [origin],
-        AllowedMethods: ['GET', 'HEAD', 'PUT'],
+        AllowedMethods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
         MaxAgeSeconds: 300,
       }),
     ]);

@@ -29,16 +29,28 @@ import { configFile, runCli } from './run-cli.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const s3 = s3Client();
-const buckets: Record<'ruled' | 'bare' | 'denied', string> = { ruled: '', bare: '', denied: '' };
+const buckets: Record<'ruled' | 'bare' | 'denied' | 'aborts', string> = {
+  ruled: '',
+  bare: '',
+  denied: '',
+  aborts: '',
+};
 const files: string[] = [];
 
+const abortIncomplete = {
+  ID: 'abort-incomplete',
+  Status: 'Enabled' as const,
+  Filter: { Prefix: '' },
+  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+};
 const abortRule = {
   Rules: [
+    abortIncomplete,
     {
-      ID: 'abort-incomplete',
+      ID: 'expire-direct-staging',
       Status: 'Enabled' as const,
-      Filter: { Prefix: '' },
-      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      Filter: { Prefix: '.stowage-direct/' },
+      Expiration: { Days: 2 },
     },
   ],
 };
@@ -52,11 +64,20 @@ beforeAll(async () => {
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({
       Bucket: buckets.ruled,
-      LifecycleConfiguration: bucketLifecycle(86_400),
+      LifecycleConfiguration: bucketLifecycle(),
     }),
   );
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({ Bucket: buckets.denied, LifecycleConfiguration: abortRule }),
+  );
+  // Every rule but the staging expiry.
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: buckets.aborts,
+      LifecycleConfiguration: {
+        Rules: bucketLifecycle().Rules.filter((rule) => rule.ID !== 'stowage-expire-direct-staging'),
+      },
+    }),
   );
 });
 
@@ -90,20 +111,24 @@ describe('stowage check', () => {
       {
         media: { driver: 's3', bucket: buckets.ruled, prefix: 'uploads/' },
         private: { driver: 's3', bucket: buckets.bare },
+        staging: { driver: 's3', bucket: buckets.aborts },
       },
       'good',
     );
     const run = await runCli(['check', '--config', path, '--json']);
     expect(run.code, run.stdout).toBe(0);
-    const [media, priv] = stepsOf(run.stdout);
+    const [media, priv, staging] = stepsOf(run.stdout);
     for (const step of ['bucket', 'put', 'read', 'list', 'conditions', 'multipart', 'delete', 'lifecycle']) {
       expect(media?.steps[step]?.status, step).toBe('ok');
     }
     expect(priv?.steps.delete?.status).toBe('ok');
     expect(priv?.steps.lifecycle?.status).toBe('warn');
     expect(priv?.steps.lifecycle?.problem).toContain(`arn:aws:s3:::${buckets.bare}`);
+    // Aborting incomplete uploads is not enough: staged direct uploads never finalized must expire.
+    expect(staging?.steps.lifecycle?.status).toBe('warn');
+    expect(staging?.steps.lifecycle?.problem).toContain('expires ".stowage-direct/"');
     // The probe object and the probe multipart upload are gone again.
-    for (const bucket of [buckets.ruled, buckets.bare]) {
+    for (const bucket of [buckets.ruled, buckets.bare, buckets.aborts]) {
       expect(await listAllKeys(bucket)).toEqual([]);
       expect(await listMultipartUploads(bucket)).toEqual([]);
     }
@@ -123,7 +148,7 @@ describe('stowage check', () => {
     );
     expect(row).toMatch(
       new RegExp(
-        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok\\s+ok \\(abort 1d, state 1d\\)$`,
+        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok\\s+ok \\(abort 1d, state 1d, staging 1d\\)$`,
       ),
     );
     expect(stderr).toContain('check passed');

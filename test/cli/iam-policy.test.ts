@@ -33,7 +33,13 @@ async function policyFor(storages: Record<string, unknown>, s3: object = {}): Pr
   return JSON.parse(run.stdout) as Policy;
 }
 
-const objectActions = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+const objectActions = [
+  's3:PutObject',
+  's3:GetObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+];
 
 describe('stowage iam-policy', () => {
   it('is the minimal policy for the example config', async () => {
@@ -67,12 +73,22 @@ describe('stowage iam-policy', () => {
             'arn:aws:s3:::acme-exports/.stowage-resumable/exports/*',
           ],
         },
+        ...['media', 'private', 'exports'].map((name) => ({
+          Sid: `DirectStaging${name[0]?.toUpperCase()}${name.slice(1)}`,
+          Effect: 'Allow',
+          Action: objectActions,
+          Resource: `arn:aws:s3:::acme-${name}/.stowage-direct/*`,
+        })),
         {
           Sid: 'ListMedia',
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-media',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['uploads/*', '.stowage-resumable/uploads/*'] } },
+          Condition: {
+            StringLikeIfExists: {
+              's3:prefix': ['uploads/*', '.stowage-resumable/uploads/*', '.stowage-direct/*'],
+            },
+          },
         },
         {
           Sid: 'ListPrivate',
@@ -85,7 +101,11 @@ describe('stowage iam-policy', () => {
           Effect: 'Allow',
           Action: ['s3:ListBucket', 's3:ListBucketMultipartUploads'],
           Resource: 'arn:aws:s3:::acme-exports',
-          Condition: { StringLikeIfExists: { 's3:prefix': ['exports/*', '.stowage-resumable/exports/*'] } },
+          Condition: {
+            StringLikeIfExists: {
+              's3:prefix': ['exports/*', '.stowage-resumable/exports/*', '.stowage-direct/*'],
+            },
+          },
         },
         {
           Sid: 'CheckLifecycleRules',
@@ -103,7 +123,7 @@ describe('stowage iam-policy', () => {
     const run = await runCli(['iam-policy', '--config', example, '--service-only'], env);
     const sids = (JSON.parse(run.stdout) as Policy).Statement.map((statement) => statement.Sid);
     expect(sids).not.toContain('CheckLifecycleRules');
-    expect(sids).toHaveLength(6);
+    expect(sids).toHaveLength(9);
   });
 
   it('adds s3:PutObjectAcl only for a storage with an ACL, and merges storages sharing a bucket', async () => {
@@ -121,10 +141,18 @@ describe('stowage iam-policy', () => {
       Resource: 'arn:aws:s3:::shared',
       Condition: {
         StringLikeIfExists: {
-          's3:prefix': ['avatars/*', '.stowage-resumable/avatars/*', 'docs/*', '.stowage-resumable/docs/*'],
+          's3:prefix': [
+            'avatars/*',
+            '.stowage-resumable/avatars/*',
+            'docs/*',
+            '.stowage-resumable/docs/*',
+            '.stowage-direct/*',
+          ],
         },
       },
     });
+    // One staging area per bucket, at its root, whatever the storages' prefixes.
+    expect(byId.DirectStagingAvatarsDocs?.Resource).toBe('arn:aws:s3:::shared/.stowage-direct/*');
   });
 
   it('grants KMS on a customer key (by ARN or alias) through S3 only, and nothing for the aws/s3 key', async () => {

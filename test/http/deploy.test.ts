@@ -113,7 +113,7 @@ describe('docker-compose.yml', () => {
     // The rules are exactly what `stowage bucket-lifecycle` prints for the default resumable expiry.
     const rule = (name: string) =>
       JSON.parse(new RegExp(`^\\s*${name}='(.*)'$`, 'm').exec(init)?.[1] ?? 'null');
-    expect([rule('abort'), rule('state')]).toEqual(bucketLifecycle(24 * 3600).Rules);
+    expect([rule('abort'), rule('state'), rule('staging')]).toEqual(bucketLifecycle().Rules);
     expect(init).toMatch(/mc ilm import/);
     expect(init).toMatch(/mc anonymous set download "sandbox\/\$\$MEDIA_BUCKET\/uploads"/);
     // Stowage signs in with MinIO's root user.

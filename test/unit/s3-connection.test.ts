@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createS3Clients, resolveS3Connection } from '../../src/storage/drivers/s3/connection.ts';
+import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
+import { presignDirect } from '../../src/storage/drivers/s3/direct-sign.ts';
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' };
 
@@ -97,6 +99,30 @@ describe('createS3Clients', () => {
     try {
       expect(await client.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
       expect(presignClient.config.endpoint).toBeUndefined();
+      // Presigned uploads (direct/sign) carry no checksum of a body the signer never saw.
+      expect(await presignClient.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
+      expect(await presignClient.config.responseChecksumValidation()).toBe('WHEN_SUPPORTED');
+    } finally {
+      client.destroy();
+      presignClient.destroy();
+    }
+  });
+});
+
+describe('presigned direct uploads on AWS (WHEN_SUPPORTED checksums)', () => {
+  it('sign no checksum parameter into PutObject or UploadPart', async () => {
+    const connection = resolveS3Connection({ credentials });
+    const { client, presignClient } = createS3Clients(connection);
+    const context = { presignClient, bucket: 'media', profile: { driver: 's3', bucket: 'media' } };
+    try {
+      for (const operation of [
+        { op: 'PutObject' as const, key: 'k' },
+        { op: 'UploadPart' as const, key: 'k', uploadId: 'u', partNumber: 1 },
+      ]) {
+        const { url } = await presignDirect(context as unknown as S3Context, operation, 60);
+        const names = [...new URL(url).searchParams.keys()];
+        expect(names.filter((name) => name.toLowerCase().includes('checksum'))).toEqual([]);
+      }
     } finally {
       client.destroy();
       presignClient.destroy();

@@ -132,6 +132,9 @@ export function createS3Clients(connection: ResolvedS3Connection): S3Clients {
     ...s3ClientConfig(connection, connection.publicEndpoint ?? connection.endpoint),
     // One credential provider (and cache) for both clients: temporary credentials refresh once.
     credentials: client.config.credentials,
+    // Never a request checksum in a presigned upload URL: with WHEN_SUPPORTED the SDK signs in the
+    // CRC32 of an empty body (`x-amz-checksum-crc32=AAAAAA==`), which every real upload then fails.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
   });
   return { client, streamClient, presignClient };
 }

@@ -7,6 +7,8 @@ import { createCleanups } from './background-cleanups.ts';
 import { createConditionsGate } from './conditions-probe.ts';
 import { createS3Clients, resolveS3Connection } from './connection.ts';
 import type { S3Context } from './context.ts';
+import { findPromoted, inspectStaged, promoteStaged, readStagedHead } from './direct-promote.ts';
+import { presignDirect } from './direct-sign.ts';
 import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
@@ -91,20 +93,19 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   return {
     kind: 's3',
     resumable: s3ResumableStore(context),
+    direct: {
+      presign: (operation, expiresIn) => presignDirect(context, operation, expiresIn),
+      inspect: (key) => inspectStaged(context, key),
+      readHead: (key, etag, bytes) => readStagedHead(context, key, etag, bytes),
+      async promote(input) {
+        refuseUnenforced(conditions?.problem); // the promotion is create-only, whatever the profile
+        return promoteStaged(context, input);
+      },
+      findPromoted: (stem, writeId) => findPromoted(context, stem, writeId),
+    },
     partBufferSize: (write) => partBufferSize(context, write),
     async put(input) {
-      // Once the probe found that the server does not enforce the conditions, a create-only write
-      // could overwrite an object: refuse it rather than lose the guarantee silently.
-      const problem = input.overwrite ? undefined : conditions?.problem;
-      if (problem !== undefined) {
-        throw new AppError(
-          'STORAGE_NOT_SUPPORTED',
-          'The storage backend does not enforce create-only writes',
-          {
-            cause: new Error(problem),
-          },
-        );
-      }
+      if (!input.overwrite) refuseUnenforced(conditions?.problem);
       return putObject(context, input);
     },
     get: (input) => getObject(context, input),
@@ -144,4 +145,15 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       presignClient.destroy();
     },
   };
+}
+
+/**
+ * Once the probe found that the server does not enforce the conditions, a create-only write could
+ * overwrite an object: refuse it rather than lose the guarantee silently.
+ */
+function refuseUnenforced(problem: string | undefined): void {
+  if (problem === undefined) return;
+  throw new AppError('STORAGE_NOT_SUPPORTED', 'The storage backend does not enforce create-only writes', {
+    cause: new Error(problem),
+  });
 }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { GetInput, GetResult, ListInput, ListResult, ObjectInfo } from '../../driver.ts';
-import { RESUMABLE_STATE_PREFIX } from '../../keys.ts';
+import { DIRECT_STAGING_PREFIX, RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { S3Context } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
@@ -119,10 +119,14 @@ export async function listObjects(context: S3Context, input: ListInput): Promise
     const entries = output.Contents ?? [];
     const hidden = await hiddenEntries(context, entries);
     const objects = entries
-      // Resumable uploads' state, at the bucket root: visible to a storage with an empty prefix only.
+      // Resumable uploads' state and unverified direct uploads, at the bucket root: visible to a storage
+      // with an empty prefix only.
       .filter(
         (entry, index) =>
-          entry.Key !== undefined && !hidden[index] && !entry.Key.startsWith(RESUMABLE_STATE_PREFIX),
+          entry.Key !== undefined &&
+          !hidden[index] &&
+          !entry.Key.startsWith(RESUMABLE_STATE_PREFIX) &&
+          !entry.Key.startsWith(DIRECT_STAGING_PREFIX),
       )
       .map((entry) => ({
         key: entry.Key as string,

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { DeleteBucketCorsCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketCors } from '../../src/cli/bucket-settings.ts';
+import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
+import { chromiumFlags, ensureChromium } from '../support/debian-packages.ts';
+import { pdf, png, sha256 } from '../support/payloads.ts';
+import { useStowage } from '../support/stowage.ts';
+
+/**
+ * Uppy's AWS S3 plugin (6.x, `signRequest` mode) in headless Chromium: its whole signer is one fetch
+ * to `direct/sign`, its S3 client sends the bytes straight to Ceph (bucket CORS as `bucket-cors`
+ * prints it), and `upload-success` calls `direct/finalize`. A small file goes as one PutObject, a
+ * 12 MiB one as a multipart upload of 5 MiB parts; both read back byte-identical.
+ */
+const MiB = 2 ** 20;
+const TOKEN = 'direct-uppy-test-key-0123456789abcdef';
+const sha = (value: string) => `sha256:${createHash('sha256').update(value).digest('hex')}`;
+const stowage = useStowage({
+  buckets: ['media'],
+  storages: (buckets) => ({
+    media: {
+      driver: 's3',
+      bucket: buckets.media ?? '',
+      maxFileSize: '16MiB',
+      allowedTypes: ['image/png', 'application/pdf'],
+    },
+  }),
+  config: {
+    resumable: { secret: 'a-direct-upload-secret-of-at-least-32-chars' },
+    auth: {
+      apiKeys: [{ name: 'frontend', hash: sha(TOKEN), grants: ['media:*'] }],
+      cors: { origins: ['http://127.0.0.1:*'] },
+    },
+  },
+});
+
+const small = png(20 * 1024);
+const large = pdf(12 * MiB);
+
+/** The frontend: the Uppy bundle, the two files, and a page that uploads them. */
+function frontend(bundle: Buffer): Promise<{ server: Server; origin: string }> {
+  const page = `<!doctype html><script src="/uppy.min.js"></script><script>
+    window.results = [];
+    window.upload = async (stowage, token) => {
+      const uppy = new Uppy.Uppy({ autoProceed: false });
+      uppy.use(Uppy.AwsS3, {
+        shouldUseMultipart: (file) => file.size > 10 * 1024 * 1024,
+        getChunkSize: () => 5 * 1024 * 1024,
+        signRequest: async (request) => {
+          signed.push([request.method, request.uploadId === undefined ? null : 'uploadId', request.partNumber ?? null]);
+          const answer = await fetch(stowage + '/v1/storages/media/direct/sign', {
+            method: 'POST',
+            headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+            body: JSON.stringify(request),
+          });
+          if (!answer.ok) throw new Error('sign: ' + answer.status + ' ' + (await answer.text()));
+          return answer.json();
+        },
+      });
+      const finalized = [];
+      const signed = [];
+      uppy.on('upload-success', (file, response) => {
+        finalized.push(fetch(stowage + '/v1/storages/media/direct/finalize', {
+          method: 'POST',
+          headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+          body: JSON.stringify({ key: response.body.key }),
+        }).then(async (answer) => ({ name: file.name, status: answer.status, body: await answer.json() })));
+      });
+      const errors = [];
+      uppy.on('upload-error', (file, error) => errors.push(file.name + ': ' + error.message));
+      for (const [name, type] of [['small.png', 'image/png'], ['large.pdf', 'application/pdf']]) {
+        const data = await (await fetch('/' + name)).blob();
+        uppy.addFile({ name, type, data });
+      }
+      await uppy.upload();
+      return { errors, signed, finalized: await Promise.all(finalized) };
+    };
+  </script>`;
+  const files: Record<string, [string, Buffer]> = {
+    '/': ['text/html; charset=utf-8', Buffer.from(page)],
+    '/uppy.min.js': ['text/javascript', bundle],
+    '/small.png': ['image/png', small],
+    '/large.pdf': ['application/pdf', large],
+  };
+  const server = createServer((request, response) => {
+    const file = files[request.url ?? ''];
+    if (!file) return response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      resolve({ server, origin: `http://127.0.0.1:${port}` });
+    }),
+  );
+}
+
+describe('Uppy AwsS3 (signRequest) in headless Chromium, straight to Ceph', () => {
+  let browser: Browser;
+  let page: Page;
+  let server: Server;
+  let origin = '';
+
+  beforeAll(async () => {
+    const site = await frontend(await readFile('node_modules/uppy/dist/uppy.min.js'));
+    ({ server, origin } = site);
+    const Bucket = stowage.buckets.media ?? '';
+    await stowage.s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: bucketCors([origin], 60) }));
+    browser = await chromium.launch({ executablePath: await ensureChromium(), args: chromiumFlags });
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    await stowage.s3.send(new DeleteBucketCorsCommand({ Bucket: stowage.buckets.media ?? '' }));
+  });
+
+  it('uploads a small file (PutObject) and a 12 MiB one (multipart), finalized from upload-success', async () => {
+    await page.goto(`${origin}/`);
+    const outcome = (await page.evaluate(
+      ([url, token]) =>
+        (globalThis as unknown as { upload: (u: string, t: string) => Promise<unknown> }).upload(url, token),
+      [stowage.url, TOKEN] as const,
+    )) as {
+      errors: string[];
+      signed: Array<[string, string | null, number | null]>;
+      finalized: Array<{
+        name: string;
+        status: number;
+        body: { objects: Array<{ key: string; size: number; contentType: string; originalName: string }> };
+      }>;
+    };
+    expect(outcome.errors).toEqual([]);
+    // One PutObject for the small file; create, three parts, complete for the large one.
+    expect(outcome.signed.sort()).toEqual(
+      [
+        ['PUT', null, null],
+        ['POST', null, null],
+        ['PUT', 'uploadId', 1],
+        ['PUT', 'uploadId', 2],
+        ['PUT', 'uploadId', 3],
+        ['POST', 'uploadId', null],
+      ].sort(),
+    );
+    const byName = Object.fromEntries(outcome.finalized.map((one) => [one.name, one]));
+    for (const [name, data, type] of [
+      ['small.png', small, 'image/png'],
+      ['large.pdf', large, 'application/pdf'],
+    ] as const) {
+      const done = byName[name];
+      expect(done?.status, JSON.stringify(done?.body)).toBe(201);
+      const [object] = done?.body.objects ?? [];
+      expect(object).toMatchObject({ size: data.length, contentType: type, originalName: name });
+      const stored = await stowage.backend('media').object(object?.key ?? '');
+      expect(sha256(stored.body)).toBe(sha256(data));
+    }
+    expect(await stowage.backend('media').keys(DIRECT_STAGING_PREFIX)).toEqual([]);
+    expect(await stowage.backend('media').leftovers()).toEqual([]);
+  });
+});
