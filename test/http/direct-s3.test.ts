@@ -124,7 +124,23 @@ describe('direct uploads, single request (PutObject)', () => {
     // Finalizing again answers the same object (a retried finalize whose answer was lost).
     const again = await finalize(key);
     expect(again.status).toBe(200);
-    expect(((await again.json()) as { objects: unknown[] }).objects).toEqual([object]);
+    const [repeated] = ((await again.json()) as { objects: Array<Record<string, unknown>> }).objects;
+    expect({ ...repeated, receipt: undefined }).toEqual({ ...object, receipt: undefined });
+    // The receipt says what was promoted, and who uploaded it (issue 15 point 4).
+    const verified = await fetch(`${stowage.url}/v1/receipts/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ receipt: object?.receipt }),
+    });
+    expect(verified.status).toBe(200);
+    expect(await verified.json()).toMatchObject({
+      valid: true,
+      storage: 'docs',
+      key: object?.key,
+      size: data.length,
+      contentType: 'application/pdf',
+      principal: expect.stringMatching(/^api-key:/),
+    });
   });
 
   it('one issued key makes one object: bytes sent again with its URL after finalize are dropped', async () => {

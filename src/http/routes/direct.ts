@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { describePrincipal } from '../../auth/principal.ts';
 import { finalizeDirect } from '../../storage/direct/finalize.ts';
 import { issueKey } from '../../storage/direct/issued-key.ts';
-import { absoluteUrl } from '../absolute-url.ts';
 import { access } from '../access.ts';
 import { logOnCompletion } from '../access-log.ts';
 import type { RouteContext } from '../context.ts';
@@ -18,6 +18,7 @@ import {
   signBody,
   verifiedKey,
 } from '../direct-requests.ts';
+import { promotedObject } from '../promoted-object.ts';
 import { commonErrors, errorResponse, storageParams, storedObject } from '../schemas.ts';
 
 /**
@@ -119,18 +120,13 @@ export const directRoutes: FastifyPluginAsyncZod<DirectContext> = async (app, co
       const issued = verifiedKey(request.body.key, context.directKey, binding);
       const done = await finalizeDirect(storage, direct, issued, binding, request.log);
       logOnCompletion(request, { storage: storage.name, key: done.key });
-      const { info } = done;
-      const object = {
-        storage: storage.name,
-        key: done.key,
-        size: info.size,
-        contentType: info.contentType,
-        etag: info.etag,
-        ...(info.originalName !== undefined && { originalName: info.originalName }),
-        ...(storage.profile.access === 'public' && {
-          url: absoluteUrl(request, storage.driver.publicUrl(info.key)),
-        }),
-      };
+      const object = await promotedObject(
+        request,
+        context,
+        storage,
+        { key: done.key, info: done.info },
+        describePrincipal(principal),
+      );
       return reply.code(done.already ? 200 : 201).send({ objects: [object] });
     },
   );

@@ -5,8 +5,7 @@ import { isAppError } from '../../errors.ts';
 import { identify, objectMetadata, SNIFF_BYTES } from '../../storage/intake.ts';
 import { peek } from '../../storage/peek.ts';
 import type { OpenUpload, ResumableStore } from '../../storage/resumable/store.ts';
-import { absoluteUrl } from '../absolute-url.ts';
-import { withReceipt } from '../receipt-for.ts';
+import { promotedObject } from '../promoted-object.ts';
 import { requestBodyStream } from '../request-body.ts';
 import { storedObject } from '../schemas.ts';
 import type { Found } from './found-upload.ts';
@@ -71,15 +70,5 @@ export async function append(
   reply.header('upload-offset', result.offset);
   if (!result.finished) return undefined;
   const info = await storage.driver.head(upload.key);
-  return withReceipt(found.receipts, ticket.principal, {
-    storage: storage.name,
-    key: ticket.key,
-    size: info.size,
-    contentType: info.contentType,
-    etag: info.etag,
-    ...(info.originalName !== undefined && { originalName: info.originalName }),
-    ...(storage.profile.access === 'public' && {
-      url: absoluteUrl(request, storage.driver.publicUrl(upload.key), found.publicBaseUrl),
-    }),
-  });
+  return promotedObject(request, found, storage, { key: ticket.key, info }, ticket.principal);
 }
