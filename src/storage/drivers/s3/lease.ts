@@ -93,7 +93,10 @@ export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LE
 const releasedEtag = (profile: S3ProfileConfig): string | undefined =>
   etagIsBodyMd5(profile) ? RELEASED_MD5 : undefined;
 
-/** Free after a release (one request), never taken (two), or expired (three or four). */
+/**
+ * Free after a release (one request), never taken (two; three where S3 refuses both If-Match forms on
+ * a missing key, as Ceph 16 does), or expired (three to five).
+ */
 async function take(context: S3Context, leaseKey: string, ttlMs: number): Promise<string> {
   const released = releasedEtag(context.profile);
   if (released !== undefined) {
