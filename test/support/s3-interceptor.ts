@@ -6,14 +6,24 @@ import { afterAll, beforeAll, inject } from 'vitest';
  * An HTTP proxy in front of the suite's S3 server that can answer a request itself, for server
  * behaviours Ceph does not have (AWS's If-Match on CompleteMultipartUpload). Everything else is
  * forwarded byte for byte, Host included, so SigV4 signatures still verify. It also counts what goes
- * through: requests by method, and the most HEADs it has seen in flight at once.
+ * through: requests by method, every request with its answer's status, and the most HEADs it has
+ * seen in flight at once.
  */
+export interface S3Exchange {
+  method: string;
+  /** Path and query, path-style: /bucket/key?query */
+  url: string;
+  status: number;
+}
+
 export interface S3Interceptor {
   /** http://127.0.0.1:<port> */
   readonly url: string;
   /** Answer matching requests with this S3 error instead of forwarding them, until called with undefined. */
   refuse(match: ((request: IncomingMessage) => boolean) | undefined, status?: number, code?: string): void;
   readonly counts: Record<string, number>;
+  /** Every request since the last reset, in the order they were answered. */
+  readonly exchanges: readonly S3Exchange[];
   readonly maxHeadsInFlight: number;
   reset(): void;
 }
@@ -24,6 +34,7 @@ export function useS3Interceptor(): S3Interceptor {
   let url = '';
   let refusal: { match: (request: IncomingMessage) => boolean; status: number; code: string } | undefined;
   let counts: Record<string, number> = {};
+  let exchanges: S3Exchange[] = [];
   let headsInFlight = 0;
   let maxHeadsInFlight = 0;
 
@@ -31,6 +42,10 @@ export function useS3Interceptor(): S3Interceptor {
     server = createServer((request, response) => {
       const method = request.method ?? 'GET';
       counts[method] = (counts[method] ?? 0) + 1;
+      const log = exchanges;
+      response.once('finish', () =>
+        log.push({ method, url: request.url ?? '', status: response.statusCode }),
+      );
       if (refusal?.match(request)) {
         request.resume();
         const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${refusal.code}</Code><Message>refused by the test</Message></Error>`;
@@ -74,11 +89,15 @@ export function useS3Interceptor(): S3Interceptor {
     get counts() {
       return counts;
     },
+    get exchanges() {
+      return exchanges;
+    },
     get maxHeadsInFlight() {
       return maxHeadsInFlight;
     },
     reset() {
       counts = {};
+      exchanges = [];
       maxHeadsInFlight = 0;
     },
   };

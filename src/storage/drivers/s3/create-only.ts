@@ -81,8 +81,10 @@ export async function retract(context: S3Context, key: string, writeId: string):
     throw error;
   }
   if (current.Metadata?.[metaKeys.writeId] !== writeId) return;
-  await withIfMatch(current.ETag ?? '', (IfMatch) =>
-    context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: key, IfMatch })),
+  await withIfMatch(
+    current.ETag ?? '',
+    (IfMatch) => context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: key, IfMatch })),
+    context.client,
   );
 }
 
@@ -206,8 +208,11 @@ export async function reserve(context: S3Context, key: string, writeId: string):
     }
     if (!isReservation(current.Metadata) || reservationExpiry(current.Metadata) > Date.now()) throw exists();
     try {
-      return await withIfMatch(current.ETag ?? '', (IfMatch) =>
-        writeReservation(context, key, writeId, { IfMatch }, reservationSize(current.ContentLength)),
+      return await withIfMatch(
+        current.ETag ?? '',
+        (IfMatch) =>
+          writeReservation(context, key, writeId, { IfMatch }, reservationSize(current.ContentLength)),
+        context.client,
       );
     } catch (error) {
       if (isPreconditionFailed(error) || isConditionalConflict(error)) throw exists(error);
@@ -232,8 +237,11 @@ export async function release(context: S3Context, reservation: Reservation): Pro
     sameEtag(current.ETag, reservation.etag) &&
     current.Metadata?.[metaKeys.writeId] === reservation.writeId;
   if (!ours) return;
-  await withIfMatch(reservation.etag, (IfMatch) =>
-    context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
+  await withIfMatch(
+    reservation.etag,
+    (IfMatch) =>
+      context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: reservation.key, IfMatch })),
+    context.client,
   );
 }
 export interface FailedUpload {

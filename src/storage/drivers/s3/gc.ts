@@ -10,6 +10,7 @@ import type { S3ProfileConfig } from '../../../config/schema.ts';
 import { isNotFound, s3ErrorCode } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
 import { isReservation, reservationExpiry } from './metadata.ts';
+import { etagIsBodyMd5 } from './params.ts';
 import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 import { STATE_PREFIX, stateOwner } from './resumable.ts';
 
@@ -109,7 +110,7 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
     );
   }
 
-  const kms = profile.serverSideEncryption === 'aws:kms' || profile.serverSideEncryption === 'aws:kms:dsse';
+  const kms = !etagIsBodyMd5(profile);
   for await (const entry of listed(client, bucket, profile.prefix)) {
     if (entry.key.startsWith(STATE_PREFIX)) continue;
     if (!(kms ? mayBeReservation(entry.size) : isListedReservation(entry.size, entry.etag))) continue;
@@ -117,8 +118,10 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
     const expiry = expiredAt(state);
     if (state.kind !== 'reservation' || expiry === undefined) continue;
     await act({ action: 'delete', what: entry.key, why: `a reservation that expired ${since(expiry)}` }, () =>
-      withIfMatch(state.etag, (IfMatch) =>
-        client.send(new DeleteObjectCommand({ Bucket: bucket, Key: entry.key, IfMatch })),
+      withIfMatch(
+        state.etag,
+        (IfMatch) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: entry.key, IfMatch })),
+        client,
       ),
     );
   }

@@ -1,19 +1,24 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3ProfileConfig } from '../../../config/schema.ts';
 import { AppError } from '../../../errors.ts';
 import type { S3Context } from './context.ts';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, toAppError } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
-import { encryptionParams } from './params.ts';
+import { encryptionParams, etagIsBodyMd5 } from './params.ts';
 
 /**
  * A lease on one resumable upload, so a second concurrent PATCH is refused at once (423) instead of
  * racing the first. Only a fast refusal: correctness never depends on it (fixed part size,
- * idempotent parts, create-only completion). Taken with a conditional PutObject: `If-None-Match: *`
- * when there is none, `If-Match` on the ETag of one that expired or was released; released by
- * overwriting it, with `If-Match` on our own ETag, with one that has expired — never by a
- * look-then-delete, which could delete the next holder's. Each lease body is a fresh holder id, so
- * every write has a new ETag. The object is removed with the upload's other state.
+ * idempotent parts, create-only completion). Taken with a conditional PutObject: `If-Match` on the
+ * released lease's ETag, `If-None-Match: *` when there is none, `If-Match` on the ETag of one that
+ * expired; released by overwriting it, with `If-Match` on our own ETag, with the released body —
+ * never by a look-then-delete, which could delete the next holder's. A holder's body is a fresh
+ * holder id, so every take and renewal has a new ETag; every released lease has the same fixed body
+ * and expiry 0, so its ETag (the body's MD5, without KMS) is known in advance and a PATCH after
+ * another takes the lease in one request (no HEAD, no refused `If-None-Match`). Any released lease
+ * is free, so which release wrote it does not matter. The object is removed with the upload's other
+ * state.
  *
  * **Short and renewed.** The lease lasts LEASE_TTL_MS and its holder renews it (If-Match on its own
  * ETag) every third of that while the request runs. An instance killed mid-PATCH cannot release
@@ -25,6 +30,9 @@ import { encryptionParams } from './params.ts';
  * holder's lease last that much longer, or a live one's be taken over early (harmless, see above).
  */
 const EXPIRES = 'stowage-lease-expires';
+/** The body of every released lease (a holder's is its random holder id, never this). */
+const RELEASED = Buffer.from('stowage-lease released');
+const RELEASED_MD5 = createHash('md5').update(RELEASED).digest('hex');
 export const LEASE_TTL_MS = 5000;
 
 export interface Lease {
@@ -33,14 +41,7 @@ export interface Lease {
 }
 
 export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LEASE_TTL_MS): Promise<Lease> {
-  let etag: string;
-  try {
-    etag = await write(context, leaseKey, Date.now() + ttlMs, { IfNoneMatch: '*' });
-  } catch (error) {
-    if (!isPreconditionFailed(error) && !isConditionalConflict(error))
-      throw toAppError(error, { operation: 'PutObject' });
-    etag = await takeOver(context, leaseKey, ttlMs);
-  }
+  let etag = await take(context, leaseKey, ttlMs);
   // One write at a time on the lease: a renewal in flight finishes before the release is sent.
   let last: Promise<unknown> = Promise.resolve();
   /** Still ours as far as we know (no renewal failed). */
@@ -50,8 +51,10 @@ export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LE
     last = last.then(async () => {
       if (!held || released) return;
       try {
-        etag = await withIfMatch(etag, (IfMatch) =>
-          write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+        etag = await withIfMatch(
+          etag,
+          (IfMatch) => write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+          context.client,
         );
       } catch {
         held = false;
@@ -70,7 +73,11 @@ export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LE
         ended
           ? context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: leaseKey }))
           : held
-            ? withIfMatch(etag, (IfMatch) => write(context, leaseKey, 0, { IfMatch }))
+            ? withIfMatch(
+                etag,
+                (IfMatch) => write(context, leaseKey, 0, { IfMatch }, RELEASED),
+                context.client,
+              )
             : undefined,
       );
       return releasing.then(
@@ -80,6 +87,38 @@ export async function takeLease(context: S3Context, leaseKey: string, ttlMs = LE
       );
     },
   };
+}
+
+/** The lease's ETag right after a release, when S3 makes it the body's MD5 (no KMS). */
+const releasedEtag = (profile: S3ProfileConfig): string | undefined =>
+  etagIsBodyMd5(profile) ? RELEASED_MD5 : undefined;
+
+/**
+ * Free after a release (one request), never taken (two; three where S3 refuses both If-Match forms on
+ * a missing key, as Ceph 16 does), or expired (three to five).
+ */
+async function take(context: S3Context, leaseKey: string, ttlMs: number): Promise<string> {
+  const released = releasedEtag(context.profile);
+  if (released !== undefined) {
+    try {
+      return await withIfMatch(
+        released,
+        (IfMatch) => write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+        context.client,
+      );
+    } catch (error) {
+      // Held, expired or not there yet (AWS answers If-Match on a missing key with 404).
+      if (!isPreconditionFailed(error) && !isConditionalConflict(error) && !isNotFound(error))
+        throw toAppError(error, { operation: 'PutObject' });
+    }
+  }
+  try {
+    return await write(context, leaseKey, Date.now() + ttlMs, { IfNoneMatch: '*' });
+  } catch (error) {
+    if (!isPreconditionFailed(error) && !isConditionalConflict(error))
+      throw toAppError(error, { operation: 'PutObject' });
+    return await takeOver(context, leaseKey, ttlMs);
+  }
 }
 
 async function takeOver(context: S3Context, leaseKey: string, ttlMs: number): Promise<string> {
@@ -92,8 +131,10 @@ async function takeOver(context: S3Context, leaseKey: string, ttlMs: number): Pr
   }
   if (Number(current.Metadata?.[EXPIRES] ?? 0) > Date.now()) throw locked();
   try {
-    return await withIfMatch(current.ETag ?? '', (IfMatch) =>
-      write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+    return await withIfMatch(
+      current.ETag ?? '',
+      (IfMatch) => write(context, leaseKey, Date.now() + ttlMs, { IfMatch }),
+      context.client,
     );
   } catch (error) {
     if (isPreconditionFailed(error) || isConditionalConflict(error)) throw locked();
@@ -106,8 +147,8 @@ async function write(
   leaseKey: string,
   expiresAt: number,
   condition: { IfNoneMatch: '*' } | { IfMatch: string },
+  body: Buffer = Buffer.from(randomUUID()),
 ): Promise<string> {
-  const body = Buffer.from(randomUUID());
   const output = await context.client.send(
     new PutObjectCommand({
       Bucket: context.bucket,

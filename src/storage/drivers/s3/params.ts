@@ -13,6 +13,13 @@ export function encryptionParams(
   };
 }
 
+/**
+ * Whether S3 makes a single PutObject's ETag the MD5 of its body, so a fixed body's ETag is known in
+ * advance (reservations, released leases): not under KMS encryption.
+ */
+export const etagIsBodyMd5 = (profile: S3ProfileConfig): boolean =>
+  profile.serverSideEncryption !== 'aws:kms' && profile.serverSideEncryption !== 'aws:kms:dsse';
+
 /** The PutObject / CreateMultipartUpload parameters of a stored object, without body and conditions. */
 export function objectParams(
   bucket: string,

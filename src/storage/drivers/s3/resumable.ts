@@ -69,22 +69,43 @@ export async function beginResumable(context: S3Context, upload: ResumableUpload
   await reserve({ ...context, reservationTtlSeconds: ttl }, upload.key, upload.writeId);
 }
 
-/** Where the upload stands, from S3 alone. */
+/**
+ * Where the upload stands, from S3 alone. Two round trips: the reservation's HEAD, the key's
+ * multipart uploads and the tails are independent and asked at once; only ListParts waits (for the
+ * upload id). The HEAD decides first: an upload gone or finished ignores the other answers, errors
+ * included. Each PATCH pays these round trips in series with its parts (bench/README "Resumable
+ * uploads (tus)").
+ */
 export async function resumableState(context: S3Context, upload: ResumableUpload): Promise<ResumableState> {
   const { bucket, client } = context;
+  const heading = client.send(new HeadObjectCommand({ Bucket: bucket, Key: upload.key }));
+  const oldest = oldestUpload(context, upload.key);
+  const tailsListed = listTails(context, upload.key);
   let head: HeadObjectCommandOutput;
   try {
-    head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: upload.key }));
+    head = await heading;
   } catch (error) {
-    if (isNotFound(error)) return { status: 'gone' };
+    if (isNotFound(error)) return ignoring({ status: 'gone' }, oldest, tailsListed);
+    ignoring(undefined, oldest, tailsListed);
     throw toAppError(error, { operation: 'HeadObject' });
   }
-  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId) return { status: 'gone' };
-  if (!isReservation(head.Metadata)) return { status: 'finished', info: toObjectInfo(upload.key, head) };
+  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId)
+    return ignoring({ status: 'gone' }, oldest, tailsListed);
+  if (!isReservation(head.Metadata))
+    return ignoring({ status: 'finished', info: toObjectInfo(upload.key, head) }, oldest, tailsListed);
   const reservation: Reservation = { key: upload.key, etag: head.ETag ?? '', writeId: upload.writeId };
 
-  const uploadId = await oldestUpload(context, upload.key);
-  const parts = uploadId === undefined ? [] : await listParts(context, upload.key, uploadId);
+  let uploadId: string | undefined;
+  try {
+    uploadId = await oldest;
+  } catch (error) {
+    ignoring(undefined, tailsListed);
+    throw error;
+  }
+  const [parts, tails] = await Promise.all([
+    uploadId === undefined ? [] : listParts(context, upload.key, uploadId),
+    tailsListed,
+  ]);
   let partsBytes = 0;
   const contiguous: CompletedPart[] = [];
   for (const part of parts) {
@@ -92,7 +113,6 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
     contiguous.push(part.completed);
     partsBytes += part.size;
   }
-  const tails = await listTails(context, upload.key);
   const current = tailKey(upload.key, contiguous.length + 1);
   const tail = tails.find((one) => one.key === current);
   return {
@@ -105,6 +125,12 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
     staleTails: tails.filter((one) => one !== tail).map((one) => one.key),
     offset: partsBytes + (tail?.size ?? 0),
   };
+}
+
+/** `answer`, once the reads it no longer needs cannot reject unhandled. */
+function ignoring<T>(answer: T, ...unneeded: Array<Promise<unknown>>): T {
+  for (const read of unneeded) read.catch(() => undefined);
+  return answer;
 }
 
 type OpenS3Upload = Extract<ResumableState, { status: 'open' }>;

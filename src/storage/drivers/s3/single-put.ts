@@ -91,8 +91,8 @@ async function sdkCreateOnly(
 }
 
 /**
- * One PutObject that may replace an object. With ifMatch, only that object (the quoted form first,
- * then the bare one Ceph 16 compares: see withIfMatch). Without, If-None-Match: * first so the answer
+ * One PutObject that may replace an object. With ifMatch, only that object (in the form this server
+ * last accepted, then the other: see withIfMatch). Without, If-None-Match: * first so the answer
  * says whether something was replaced; a server without conditional writes (501) gets the plain write.
  */
 export async function putReplacing(
@@ -111,7 +111,8 @@ export async function putReplacing(
   let etag: string | undefined;
   let replaced = true;
   try {
-    if (ifMatch !== undefined) etag = await withIfMatch(ifMatch, (IfMatch) => send({ IfMatch }));
+    if (ifMatch !== undefined)
+      etag = await withIfMatch(ifMatch, (IfMatch) => send({ IfMatch }), context.client);
     else {
       try {
         etag = await send({ IfNoneMatch: '*' });
