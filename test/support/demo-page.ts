@@ -21,6 +21,8 @@ export interface DemoEvent {
   method?: string;
   url?: string;
   offset?: number;
+  /** `sign` events: the UploadPart being signed. */
+  partNumber?: number;
   status?: number;
   code?: string;
   name?: string;
