@@ -1,6 +1,7 @@
 // The demo page's logic (demo/index.html): Uppy's Dashboard with either its Tus plugin (resumable,
 // through Stowage) or its AWS S3 plugin (straight to the bucket, signed by Stowage's `direct/sign`,
-// then `direct/finalize`), and a plain tus-js-client upload, all against Stowage on another origin.
+// then `direct/finalize`), a plain form upload straight to the bucket (a presigned POST policy), and
+// a plain tus-js-client upload, all against Stowage on another origin.
 // Plain JavaScript run as the browser gets it, no build step. Every step is recorded in
 // `window.demo.events` ({type, …}), so the browser tests (test/http/tus-chromium.test.ts,
 // test/http/direct-uppy-chromium.test.ts) observe what a user would see, and drive the same
@@ -246,6 +247,50 @@ async function loadStorages() {
 }
 $('storage').addEventListener('change', (event) => selectStorage(event.target.value));
 
+/**
+ * A browser form upload, no Uppy: one presigned POST (a policy pinning the key Stowage issues and the
+ * declared size and type, which S3 itself enforces), the form sent straight to the bucket, then
+ * finalize — the single-request direct upload a plain <form> can make.
+ */
+async function formUpload(file) {
+  record('started', { client: 'form', name: file.name });
+  try {
+    const target = await direct('sign', {
+      method: 'POST',
+      postPolicy: true,
+      key: file.name,
+      filename: file.name,
+      size: file.size,
+      ...(file.type && { contentType: file.type }),
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(target.fields ?? {})) form.append(name, value);
+    if (!target.fields?.['Content-Type'])
+      form.append('Content-Type', file.type || 'application/octet-stream');
+    // S3 reads the fields before the file and ignores any after it.
+    form.append('file', file);
+    const posted = await fetch(target.url, { method: 'POST', body: form });
+    record('response', { client: 'form', method: 'POST', status: posted.status });
+    if (!posted.ok)
+      throw Object.assign(new Error(`S3 refused the form: ${posted.status}`), {
+        status: posted.status,
+        body: await posted.text(),
+      });
+    record('success', { client: 'form', name: file.name });
+    $('form-status').textContent = 'finalizing';
+    const { objects } = await direct('finalize', { key: target.key });
+    for (const object of objects) await showStored('form', object, undefined);
+    $('form-status').textContent = 'done';
+  } catch (error) {
+    showError('form', file.name, error.status, error.body, error.message);
+    $('form-status').textContent = 'failed';
+  }
+}
+$('form-start').addEventListener('click', () => {
+  const [file] = $('form-file').files;
+  if (file) formUpload(file);
+});
+
 // The tus-js-client upload: one at a time, paused by abort() (the upload stays on the server) and
 // resumed by start() (a HEAD for the offset, then PATCHes from there).
 let current;
@@ -332,6 +377,7 @@ window.demo = {
     uppy.addFile({ name: file.name, type: file.type, data: file, source: 'demo' });
     return uppy.upload().then(() => undefined);
   },
+  formUpload,
   tusStart,
   tusPause,
   tusResume,

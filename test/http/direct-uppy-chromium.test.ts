@@ -18,7 +18,9 @@ import { useStowage } from '../support/stowage.ts';
  * prints it), and `upload-success` calls `direct/finalize`. A small file goes as one PutObject, a
  * 12 MiB one as a multipart upload of 5 MiB parts; both read back byte-identical. Then the demo
  * page (demo/) as a user drives it with its uploader switched to AWS S3: a small file and a 64 MiB
- * one (multipart) made in the page, finalized by the page, read back byte-identical from the bucket.
+ * one (multipart) made in the page, finalized by the page, read back byte-identical from the bucket;
+ * and its browser form (presigned POST policy, no Uppy): a small file stored, one whose bytes lie
+ * about their type refused at finalize.
  */
 const MiB = 2 ** 20;
 const TOKEN = 'direct-uppy-test-key-0123456789abcdef';
@@ -174,12 +176,18 @@ describe('Uppy AwsS3 (signRequest) in headless Chromium, straight to Ceph', () =
     expect(await stowage.backend('media').leftovers()).toEqual([]);
   });
 
-  it('the demo page, switched to AWS S3: a small file and a 64 MiB one (multipart), finalized by the page, bytes identical', async () => {
-    const demoPage = await browser.newPage();
+  /** The demo page on `storage` with the test's API key, once it has listed the storages. */
+  async function openDemo(storage: string): Promise<{ page: Page; thrown: string[] }> {
+    const opened = await browser.newPage();
     const thrown: string[] = [];
-    demoPage.on('pageerror', (error) => thrown.push(error.message));
-    await demoPage.goto(`${demo.url}?storage=files&token=${TOKEN}`);
-    await demoPage.evaluate('demo.ready');
+    opened.on('pageerror', (error) => thrown.push(error.message));
+    await opened.goto(`${demo.url}?storage=${storage}&token=${TOKEN}`);
+    await opened.evaluate('demo.ready');
+    return { page: opened, thrown };
+  }
+
+  it('the demo page, switched to AWS S3: a small file and a 64 MiB one (multipart), finalized by the page, bytes identical', async () => {
+    const { page: demoPage, thrown } = await openDemo('files');
     // The switch a user flips: the Dashboard then uploads with Uppy's AWS S3 plugin.
     await demoPage.locator('#uploader').selectOption('s3');
     const uploads = [
@@ -226,6 +234,37 @@ describe('Uppy AwsS3 (signRequest) in headless Chromium, straight to Ceph', () =
     expect(thrown).toEqual([]);
     expect(await stowage.backend('files').keys(DIRECT_STAGING_PREFIX)).toEqual([]);
     expect(await stowage.backend('files').leftovers()).toEqual([]);
+    await demoPage.close();
+  });
+
+  it('the demo page’s browser form (POST policy): a small file straight to Ceph and finalized; lying bytes refused (415), nothing kept', async () => {
+    const { page: demoPage, thrown } = await openDemo('media');
+    const before = await stowage.backend('media').keys();
+    const sha = await makeFile(demoPage, {
+      name: 'scan.png',
+      type: 'image/png',
+      size: 20 * 1024,
+      head: png(0).toString('latin1'),
+    });
+    await demoPage.evaluate('demo.formUpload(window.file)');
+    const stored = await eventWhere(demoPage, `e.type === 'stored' || e.type === 'error'`);
+    expect(stored.type, JSON.stringify(stored)).toBe('stored');
+    expect(stored).toMatchObject({ client: 'form' });
+    expect(stored.object).toMatchObject({ storage: 'media', size: 20 * 1024, originalName: 'scan.png' });
+    expect(sha256((await stowage.backend('media').object(stored.object?.key ?? '')).body)).toBe(sha);
+    // One sign: the POST policy (no multipart, no PutObject); S3 answered the form 204.
+    const seen = await events(demoPage);
+    expect(seen.filter((e) => e.type === 'sign').map((e) => e.method)).toEqual(['POST']);
+    expect(seen.find((e) => e.type === 'response' && e.client === 'form')?.status).toBe(204);
+
+    // HTML that says it is a PNG: S3 takes the form (its policy pins only key, size and type), finalize refuses it.
+    await makeFile(demoPage, { name: 'fake.png', type: 'image/png', size: 2048, head: '<html><script>' });
+    await demoPage.evaluate('demo.formUpload(window.file)');
+    const refused = await eventWhere(demoPage, `e.type === 'error' && e.name === 'fake.png'`);
+    expect(refused).toMatchObject({ client: 'form', status: 415, code: 'CONTENT_TYPE_MISMATCH' });
+    expect(await stowage.backend('media').keys(DIRECT_STAGING_PREFIX)).toEqual([]);
+    expect(await stowage.backend('media').keys()).toEqual([...before, stored.object?.key ?? ''].sort());
+    expect(thrown).toEqual([]);
     await demoPage.close();
   });
 });

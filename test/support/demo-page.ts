@@ -17,7 +17,7 @@ export interface Receipt {
 /** One entry of `window.demo.events`: `type` says which fields it has (demo/page.js `record`). */
 export interface DemoEvent {
   type: string;
-  client?: 'uppy' | 'tus' | 'page';
+  client?: 'uppy' | 's3' | 'form' | 'tus' | 'page';
   method?: string;
   url?: string;
   offset?: number;
