@@ -208,7 +208,13 @@ describe('Uppy AwsS3 (signRequest) in headless Chromium, straight to Ceph', () =
         false,
       );
       expect(sha256((await stowage.backend('files').object(stored.object?.key ?? '')).body)).toBe(sha);
-      // Listed with a link that serves it, and the receipt the page shows.
+      // Listed with a link that serves it, and the receipt the page shows, which Stowage vouches for.
+      const verified = await fetch(`${stowage.url}/v1/receipts/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ receipt: stored.object?.receipt }),
+      });
+      expect(await verified.json()).toMatchObject({ valid: true, key: stored.object?.key, size: spec.size });
       const served = await fetch(stored.link ?? '');
       expect(served.status).toBe(200);
       expect(

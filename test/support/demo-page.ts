@@ -12,6 +12,8 @@ export interface Receipt {
   size: number;
   contentType: string;
   originalName?: string;
+  /** The signed upload receipt (GET /v1/receipts/keys verifies it). */
+  receipt?: string;
 }
 
 /** One entry of `window.demo.events`: `type` says which fields it has (demo/page.js `record`). */
