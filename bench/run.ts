@@ -8,7 +8,7 @@
  *   node bench/run.ts --pinned          # Stowage on CPU 1, S3 server and bench process on CPU 0
  *   node bench/run.ts --s3-apart        # S3 server on CPU 0, bench process and Stowage on CPU 1
  *
- * Scenarios: upload, memory, concurrency, small, download, presign, overhead, tus (bench/scenarios/). Each starts its own Stowage
+ * Scenarios: upload, memory, concurrency, small, download, presign, overhead, tus, direct (bench/scenarios/). Each starts its own Stowage
  * child on a fresh bucket and removes the bucket afterwards. The report (Markdown) goes to stdout and
  * to bench/results/<time>.md; progress goes to stderr. STOWAGE_BENCH_NODE_ARGS passes flags to the
  * Stowage child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -21,6 +21,7 @@ import { s3ServerPids } from './lib/proc.ts';
 import { renderTable, type Table } from './lib/report.ts';
 import { openS3 } from './lib/s3.ts';
 import { concurrencyScenario } from './scenarios/concurrency.ts';
+import { directScenario } from './scenarios/direct.ts';
 import { downloadScenario } from './scenarios/download.ts';
 import { memoryScenario } from './scenarios/memory.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
@@ -38,6 +39,7 @@ const scenarios: Record<string, (context: BenchContext) => Promise<Table[]>> = {
   presign: presignScenario,
   overhead: overheadScenario,
   tus: tusScenario,
+  direct: directScenario,
 };
 
 function parseArgs(argv: string[]): { names: string[]; options: BenchOptions } {

@@ -1,11 +1,14 @@
-// The demo page's logic (demo/index.html): Uppy's Dashboard with its Tus plugin, and a plain
-// tus-js-client upload, both against Stowage's tus endpoint on another origin. Plain JavaScript run
-// as the browser gets it, no build step. Every step is recorded in `window.demo.events` ({type, …}),
-// so the browser tests (test/http/tus-chromium.test.ts) observe what a user would see, and drive the
-// same functions the buttons call.
+// The demo page's logic (demo/index.html): Uppy's Dashboard with either its Tus plugin (resumable,
+// through Stowage) or its AWS S3 plugin (straight to the bucket, signed by Stowage's `direct/sign`,
+// then `direct/finalize`), a plain form upload straight to the bucket (a presigned POST policy), and
+// a plain tus-js-client upload, all against Stowage on another origin.
+// Plain JavaScript run as the browser gets it, no build step. Every step is recorded in
+// `window.demo.events` ({type, …}), so the browser tests (test/http/tus-chromium.test.ts,
+// test/http/direct-uppy-chromium.test.ts) observe what a user would see, and drive the same
+// functions the buttons call.
 
 import { digest, makeFile } from '/files.js';
-import { Dashboard, Tus, Uppy } from '/vendor/uppy.min.mjs';
+import { AwsS3, Dashboard, Tus, Uppy } from '/vendor/uppy.min.mjs';
 
 const { tus } = window; // tus-js-client's browser bundle, loaded before this module
 
@@ -20,6 +23,9 @@ const headers = token ? { Authorization: `Bearer ${token}` } : {};
 const chunkSize = Number(params.get('chunkSize')) || Number.POSITIVE_INFINITY;
 // A dropped connection, or a 423 while the server still finishes the request that dropped, is retried.
 const retryDelays = [0, 500, 1000, 2000, 4000];
+// Direct uploads over 10 MiB go multipart (Uppy's default is 100 MiB): parts of S3's 5 MiB minimum,
+// so a file of ordinary size already shows create, parts and complete.
+const MULTIPART_ABOVE = 10 * 2 ** 20;
 
 const events = [];
 const record = (type, detail = {}) => {
@@ -33,8 +39,30 @@ const formatBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `
 
 let storages = [];
 let storage = params.get('storage') || '';
+// Which Uppy plugin uploads: 'tus' (resumable, through Stowage) or 's3' (direct to the bucket).
+let uploader = params.get('uploader') === 's3' ? 's3' : 'tus';
 const storagePath = (name) => `${stowage}/v1/storages/${encodeURIComponent(name)}`;
 const endpoint = () => `${storagePath(storage)}/uploads`;
+
+/**
+ * One call to a direct-upload route (`sign` or `finalize`) of the selected storage. A refusal
+ * rejects with an Error carrying the status and body, which upload-error shows with its code.
+ */
+async function direct(route, body) {
+  if (route === 'sign') record('sign', { method: body.method, partNumber: body.partNumber });
+  const answer = await fetch(`${storagePath(storage)}/direct/${route}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok)
+    throw Object.assign(new Error(`${route} answered ${answer.status}`), {
+      status: answer.status,
+      body: text,
+    });
+  return JSON.parse(text);
+}
 
 /** Hooks for both clients: every request and answer in `events`, and the stored object from the last PATCH. */
 function tusHooks(client) {
@@ -83,6 +111,17 @@ async function showStored(client, object, uploadUrl) {
   const key = document.createElement('code');
   key.textContent = `${object.storage}/${object.key}`;
   item.append(key, ` (${client})`);
+  // What the frontend hands its own backend, which verifies it offline (GET /v1/receipts/keys).
+  if (object.receipt) {
+    const receipt = document.createElement('details');
+    const summary = document.createElement('summary');
+    summary.textContent = 'receipt';
+    const token = document.createElement('code');
+    token.className = 'receipt';
+    token.textContent = object.receipt;
+    receipt.append(summary, token);
+    item.append(receipt);
+  }
   $('objects').append(item);
 }
 
@@ -101,34 +140,75 @@ function showError(client, name, status, body, fallback) {
   $('errors').append(item);
 }
 
-const uppy = new Uppy({ autoProceed: false })
-  .use(Dashboard, {
-    inline: true,
-    target: '#dashboard',
-    height: 340,
-    showProgressDetails: true,
-    proudlyDisplayPoweredByUppy: false,
-  })
-  .use(Tus, {
-    endpoint: endpoint(),
-    headers,
-    chunkSize,
-    retryDelays,
-    removeFingerprintOnSuccess: true,
-    ...tusHooks('uppy'),
-  });
+const uppy = new Uppy({ autoProceed: false }).use(Dashboard, {
+  inline: true,
+  target: '#dashboard',
+  height: 340,
+  showProgressDetails: true,
+  proudlyDisplayPoweredByUppy: false,
+});
+// The Dashboard's uploads are recorded as client 'uppy' (Tus) or 's3' (AWS S3, direct).
+const uppyClient = () => (uploader === 's3' ? 's3' : 'uppy');
+
+/** Finalizes a direct upload: until then the object is only staged (and staging expires). */
+async function finalize(file, key) {
+  try {
+    const { objects } = await direct('finalize', { key });
+    for (const object of objects) await showStored('s3', object, undefined);
+  } catch (error) {
+    showError('s3', file.name, error.status, error.body, error.message);
+  }
+}
+
+/** Installs the uploader plugin the switch names (Uppy runs one at a time), removing the other. */
+function useUploader(name) {
+  uploader = name;
+  $('uploader').value = name;
+  for (const id of ['Tus', 'AwsS3']) {
+    const plugin = uppy.getPlugin(id);
+    if (plugin) uppy.removePlugin(plugin);
+  }
+  if (name === 's3')
+    uppy.use(AwsS3, {
+      shouldUseMultipart: (file) => file.size > MULTIPART_ABOVE,
+      // Uppy's whole signer: each S3 request it makes (PutObject, or create, parts, complete) is one sign.
+      signRequest: (request) => direct('sign', request),
+    });
+  else
+    uppy.use(Tus, {
+      endpoint: endpoint(),
+      headers,
+      chunkSize,
+      retryDelays,
+      removeFingerprintOnSuccess: true,
+      ...tusHooks('uppy'),
+    });
+  record('uploader', { name });
+}
+
 uppy.on('upload-progress', (file, progress) => {
-  record('progress', { client: 'uppy', name: file.name, sent: progress.bytesUploaded, total: file.size });
+  record('progress', {
+    client: uppyClient(),
+    name: file.name,
+    sent: progress.bytesUploaded,
+    total: file.size,
+  });
 });
 uppy.on('upload-success', (file, response) => {
-  record('success', { client: 'uppy', name: file.name, url: response.uploadURL });
+  record('success', { client: uppyClient(), name: file.name, url: response.uploadURL });
+  // Uppy's flow ends at S3; the key in its answer is the one Stowage issued.
+  if (uploader === 's3') return finalize(file, response.body.key);
 });
 uppy.on('upload-error', (file, error, response) => {
-  showError('uppy', file?.name, response?.status, response?.body?.xhr?.responseText, error?.message);
+  const status = response?.status ?? error?.status;
+  const body = response?.body?.xhr?.responseText ?? error?.body ?? error?.cause?.body;
+  showError(uppyClient(), file?.name, status, body, error?.message);
 });
 uppy.on('upload-pause', (file, isPaused) => {
-  record(isPaused ? 'paused' : 'resumed', { client: 'uppy', name: file?.name });
+  record(isPaused ? 'paused' : 'resumed', { client: uppyClient(), name: file?.name });
 });
+useUploader(uploader);
+$('uploader').addEventListener('change', (event) => useUploader(event.target.value));
 
 /** Points both clients at a storage, with Uppy's checks set to its limits (the server checks again). */
 function selectStorage(name) {
@@ -139,7 +219,8 @@ function selectStorage(name) {
     ? `${found.access}, up to ${formatBytes(found.maxFileSize)}` +
       (found.allowedTypes.length ? `, ${found.allowedTypes.join(' ')}` : ', any type')
     : '';
-  uppy.getPlugin('Tus').setOptions({ endpoint: endpoint() });
+  // The AWS S3 plugin needs nothing: `direct` names the selected storage on every call.
+  uppy.getPlugin('Tus')?.setOptions({ endpoint: endpoint() });
   uppy.setOptions({
     restrictions: {
       maxFileSize: found?.maxFileSize ?? null,
@@ -165,6 +246,50 @@ async function loadStorages() {
   record('ready', { stowage, storages: names });
 }
 $('storage').addEventListener('change', (event) => selectStorage(event.target.value));
+
+/**
+ * A browser form upload, no Uppy: one presigned POST (a policy pinning the key Stowage issues and the
+ * declared size and type, which S3 itself enforces), the form sent straight to the bucket, then
+ * finalize — the single-request direct upload a plain <form> can make.
+ */
+async function formUpload(file) {
+  record('started', { client: 'form', name: file.name });
+  try {
+    const target = await direct('sign', {
+      method: 'POST',
+      postPolicy: true,
+      key: file.name,
+      filename: file.name,
+      size: file.size,
+      ...(file.type && { contentType: file.type }),
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(target.fields ?? {})) form.append(name, value);
+    if (!target.fields?.['Content-Type'])
+      form.append('Content-Type', file.type || 'application/octet-stream');
+    // S3 reads the fields before the file and ignores any after it.
+    form.append('file', file);
+    const posted = await fetch(target.url, { method: 'POST', body: form });
+    record('response', { client: 'form', method: 'POST', status: posted.status });
+    if (!posted.ok)
+      throw Object.assign(new Error(`S3 refused the form: ${posted.status}`), {
+        status: posted.status,
+        body: await posted.text(),
+      });
+    record('success', { client: 'form', name: file.name });
+    $('form-status').textContent = 'finalizing';
+    const { objects } = await direct('finalize', { key: target.key });
+    for (const object of objects) await showStored('form', object, undefined);
+    $('form-status').textContent = 'done';
+  } catch (error) {
+    showError('form', file.name, error.status, error.body, error.message);
+    $('form-status').textContent = 'failed';
+  }
+}
+$('form-start').addEventListener('click', () => {
+  const [file] = $('form-file').files;
+  if (file) formUpload(file);
+});
 
 // The tus-js-client upload: one at a time, paused by abort() (the upload stays on the server) and
 // resumed by start() (a HEAD for the offset, then PATCHes from there).
@@ -244,6 +369,7 @@ window.demo = {
   },
   ready: loadStorages(),
   selectStorage,
+  useUploader,
   makeFile,
   digest,
   /** What dropping a file on the Dashboard and pressing Upload does. */
@@ -251,6 +377,7 @@ window.demo = {
     uppy.addFile({ name: file.name, type: file.type, data: file, source: 'demo' });
     return uppy.upload().then(() => undefined);
   },
+  formUpload,
   tusStart,
   tusPause,
   tusResume,

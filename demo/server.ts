@@ -1,6 +1,7 @@
 /**
- * `npm run demo`: a page to try resumable uploads in a browser — Uppy's Dashboard with its Tus
- * plugin, and a plain tus-js-client button — served by a tiny static server on its own origin.
+ * `npm run demo`: a page to try uploads in a browser — Uppy's Dashboard with its Tus plugin or its
+ * AWS S3 plugin (direct uploads), and a plain tus-js-client button — served by a tiny static server
+ * on its own origin.
  *
  * Decision: Stowage itself does not serve /demo. Serving Uppy from the service would make a 1 MB
  * front-end bundle a runtime dependency of a production API (and a page on the API's origin would

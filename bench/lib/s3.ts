@@ -6,6 +6,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
@@ -112,6 +113,12 @@ export function collectGarbage(server: ResolvedS3Server): Promise<void> {
       resolve(),
     );
   });
+}
+
+/** Refuses unless `key` holds `size` bytes: the check after each measured transfer. */
+export async function expectSize(client: S3Client, bucket: string, key: string, size: number): Promise<void> {
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  if (head.ContentLength !== size) throw new Error(`${key}: ${head.ContentLength} bytes stored, not ${size}`);
 }
 
 /** Direct uploads use the profile's default part size and queue (8 MiB × 4), as Stowage does. */

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GiB, MiB } from '../lib/body.ts';
 import { type BenchContext, withStowage } from '../lib/context.ts';
 import { packageVersion } from '../lib/environment.ts';
 import { STORAGE } from '../lib/http.ts';
 import { rssMiB } from '../lib/proc.ts';
 import { fixed, type Table } from '../lib/report.ts';
-import { collectGarbage, emptyBucket, uploadDirect } from '../lib/s3.ts';
+import { collectGarbage, emptyBucket, expectSize, uploadDirect } from '../lib/s3.ts';
 import type { Stowage } from '../lib/stowage.ts';
 import { type TransferPath, throughputTable, transferRounds } from '../lib/throughput.ts';
 import { type TusUploadInput, tusUpload } from '../lib/tus-client.ts';
@@ -43,11 +42,6 @@ const viaStowage = (stowage: Stowage): Omit<TusUploadInput, 'size' | 'chunkSize'
 const stowageKey = (body: string): Stored => (JSON.parse(body) as { key: string }).key;
 /** @tus/s3-store stores the object under the upload's id, the last segment of its URL. */
 const peerKey = (url: string): Stored => new URL(url).pathname.split('/').pop() ?? '';
-
-async function expectSize(client: S3Client, bucket: string, key: string, size: number): Promise<void> {
-  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  if (head.ContentLength !== size) throw new Error(`${key}: ${head.ContentLength} bytes stored, not ${size}`);
-}
 
 export async function tusScenario(context: BenchContext): Promise<Table[]> {
   const size = context.options.quick ? 128 * MiB : GiB;

@@ -8,12 +8,15 @@ import { s3Storages } from './permissions.ts';
  * `stowage gc`: runs the S3 driver's garbage collection (src/storage/drivers/s3/gc.ts) on every S3
  * storage, or the named ones, one after the other (it lists whole prefixes: no need to load S3
  * harder than one storage at a time), printing one line per thing removed. Local storages keep no
- * such state outside a request (their temp files are removed by the driver itself).
+ * such state outside a request (their temp files are removed by the driver itself). A bucket's
+ * direct-upload staging area, shared by its storages, is collected with the first of them.
  */
 export interface GcOptions {
   only: readonly string[];
   dryRun: boolean;
   report: (line: string) => void;
+  /** The time to judge ages by (tests: what a run later would remove); now by default. */
+  now?: number;
 }
 
 /** Margin over server.requestTimeout: a write's upload can start a little before its deadline runs. */
@@ -31,6 +34,9 @@ export async function collectGarbage(
   );
   const maxWriteAgeMs =
     (config.server.requestTimeout + config.limits.uploadQueueTimeout + WRITE_AGE_MARGIN_SECONDS) * 1000;
+  // A staged upload outlives its key (direct.expiry) by at most the longest finalize, a write.
+  const maxStagedAgeMs = config.direct.expiry * 1000 + maxWriteAgeMs;
+  const stagingCollected = new Set<string>();
   let removed = 0;
   let failures = 0;
   for (const storage of storages) {
@@ -60,9 +66,12 @@ export async function collectGarbage(
           profile: storage.profile,
           maxWriteAgeMs,
           dryRun: options.dryRun,
+          ...(!stagingCollected.has(storage.profile.bucket) && { maxStagedAgeMs }),
+          ...(options.now !== undefined && { now: options.now }),
         },
         line,
       );
+      stagingCollected.add(storage.profile.bucket);
     } catch (error) {
       failures++;
       options.report(

@@ -51,8 +51,9 @@ Commands:
               the same for every bucket.
   gc          For every S3 storage (or --storage NAME): aborts the multipart uploads and removes the
               state (reservation, tails, lease) of resumable uploads whose expiry passed, and of
-              writes whose writer died; prints each thing it removed. For servers without
-              lifecycle rules, or to clean up now.
+              writes whose writer died, and direct uploads staged under .stowage-direct/ and never
+              finalized, once past direct.expiry; prints each thing it removed. For servers
+              without lifecycle rules, or to clean up now.
                 --storage NAME   only this storage (repeatable)
                 --dry-run        print what would be removed, remove nothing
   bucket-cors The bucket CORS rules (JSON) for browsers reading presigned or public URLs (and PUT

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { collectGarbage } from '../../src/cli/gc.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import type { S3ProfileConfig } from '../../src/config/schema.ts';
 import { createCleanups } from '../../src/storage/drivers/s3/background-cleanups.ts';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
@@ -13,6 +15,7 @@ import {
   STATE_PREFIX,
   s3ResumableStore,
 } from '../../src/storage/drivers/s3/resumable.ts';
+import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
 import type { ResumableUpload } from '../../src/storage/resumable/store.ts';
 import { newWriteId } from '../../src/storage/resumable/upload-id.ts';
 import { listAllKeys, listMultipartUploads } from '../support/s3-admin.ts';
@@ -25,7 +28,9 @@ import { configFile, runCli } from './run-cli.ts';
  * hold — expired with a part, a tail and a killed instance's lease; expired before any byte (only
  * its reservation); finished, with a tail a crash left; still running; and an expired one on another
  * storage of the bucket — then `gc --dry-run` names exactly what `gc` removes, `gc` removes it and
- * nothing else, the running upload still finishes, and a second run finds nothing.
+ * nothing else, the running upload still finishes, and a second run finds nothing. Then direct
+ * uploads staged at the bucket root and never finalized: removed once past direct.expiry, and only
+ * those.
  *
  * The uploads are made with the S3 driver's own functions and a reservation margin of one second
  * (Stowage's is server.requestTimeout + 5 min, since a PATCH accepted just before the expiry may
@@ -191,5 +196,97 @@ describe('stowage gc', () => {
     const all = await runCli(['gc', '--config', path]);
     expect(all.stdout).toContain(`other: aborted multipart upload ${elsewhere.key}`);
     expect(await bucketContents()).toEqual({ keys: [finished.key, running.key].sort(), uploads: [] });
+  });
+
+  it('removes staged direct uploads (objects, multipart uploads) past direct.expiry, once per bucket, and keeps younger ones', async () => {
+    const Bucket = stowage.buckets.gc ?? '';
+    /** What a browser leaves after sign: a staged object, or an open multipart upload with a part. */
+    const stage = async (label: string) => {
+      const object = `${DIRECT_STAGING_PREFIX}${randomBytes(16).toString('hex')}.${label}`;
+      await stowage.s3.send(new PutObjectCommand({ Bucket, Key: object, Body: randomBytes(1000) }));
+      const multipart = `${DIRECT_STAGING_PREFIX}${randomBytes(16).toString('hex')}.${label}-multipart`;
+      const { UploadId } = await stowage.s3.send(
+        new CreateMultipartUploadCommand({ Bucket, Key: multipart }),
+      );
+      await stowage.s3.send(
+        new UploadPartCommand({ Bucket, Key: multipart, UploadId, PartNumber: 1, Body: randomBytes(1000) }),
+      );
+      return { object, multipart, uploadId: UploadId ?? '' };
+    };
+    const old = await stage('old');
+    const staged = Date.now();
+    // S3 dates are whole seconds: 3 s keep the younger uploads' dates clear of the cutoff below.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const young = await stage('young');
+
+    const document = {
+      s3: s3Connection(inject('s3')),
+      direct: { expiry: '1h' },
+      storages: {
+        g: { driver: 's3', bucket: Bucket, prefix: 'up/' },
+        other: { driver: 's3', bucket: Bucket, prefix: 'other/' },
+      },
+    };
+    const config = parseConfig(document, {});
+    // Now, nothing is old enough: the CLI as run removes nothing.
+    const path = await configFile(document, 'gc-direct');
+    files.push(path);
+    const now = await runCli(['gc', '--config', path]);
+    expect([now.code, now.stdout, now.stderr]).toEqual([0, '', 'removed 0 items\n']);
+
+    // Later: past direct.expiry and the write margin for the old ones, not for the young ones.
+    const margin = (config.server.requestTimeout + config.limits.uploadQueueTimeout + 300) * 1000;
+    const lines: string[] = [];
+    // A storage at the bucket root lists the staging area with its own uploads: past the write age,
+    // still within direct.expiry, they stay.
+    const rooted = parseConfig(
+      {
+        ...document,
+        direct: { expiry: '24h' },
+        storages: { root: { driver: 's3', bucket: Bucket, prefix: '' } },
+      },
+      {},
+    );
+    const early = await collectGarbage(rooted, {
+      only: [],
+      dryRun: true,
+      now: staged + 1000 + margin + 60_000,
+      report: (line) => lines.push(line),
+    });
+    expect([early.removed, lines]).toEqual([0, []]);
+
+    const later = staged + 1000 + config.direct.expiry * 1000 + margin;
+    const run = (dryRun: boolean) =>
+      collectGarbage(config, { only: [], dryRun, now: later, report: (line) => lines.push(line) });
+    expect(await run(true)).toEqual({ removed: 2, failures: 0 });
+    const expected = (verb: { abort: string; delete: string }) => [
+      expect.stringMatching(
+        `^g: ${verb.abort} ${old.multipart} \\(${old.uploadId}\\): a direct upload past direct.expiry, started `,
+      ),
+      expect.stringMatching(
+        `^g: ${verb.delete} ${old.object}: a direct upload past direct.expiry, never finalized`,
+      ),
+    ];
+    // Collected with the bucket's first storage only, though both storages' runs would list it.
+    expect(lines).toEqual(expected({ abort: 'would abort multipart upload', delete: 'would delete' }));
+    lines.length = 0;
+    expect(await run(false)).toEqual({ removed: 2, failures: 0 });
+    expect(lines).toEqual(expected({ abort: 'aborted multipart upload', delete: 'deleted' }));
+    const after = await bucketContents();
+    expect(after.keys.filter((key) => key.startsWith(DIRECT_STAGING_PREFIX))).toEqual([young.object]);
+    expect(after.uploads.filter((key) => key.startsWith(DIRECT_STAGING_PREFIX))).toEqual([young.multipart]);
+
+    // Once the young ones are as old, they go too, and the staging area is empty.
+    lines.length = 0;
+    const { removed } = await collectGarbage(config, {
+      only: [],
+      dryRun: false,
+      now: later + 10_000,
+      report: (line) => lines.push(line),
+    });
+    expect(removed).toBe(2);
+    const end = await bucketContents();
+    expect(end.keys.filter((key) => key.startsWith(DIRECT_STAGING_PREFIX))).toEqual([]);
+    expect(end.uploads).toEqual([]);
   });
 });

@@ -395,6 +395,96 @@ describe('direct uploads, refusals', () => {
     expect(await stagedKeys()).toEqual([]);
   });
 
+  /** A multipart upload of an issued key, opened through its signed CreateMultipartUpload. */
+  async function openUpload(name: string) {
+    const created = await signed({ method: 'POST', key: name });
+    const init = await fetch(created.url, { method: 'POST', headers: { 'content-type': 'application/pdf' } });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await init.text())?.[1] ?? '';
+    return { key: created.key ?? '', uploadId };
+  }
+  /** Sends one part through its signed URL; answers S3's ETag of it. */
+  async function sendPart(upload: { key: string; uploadId: string }, partNumber: number, data: Buffer) {
+    const part = await signed({ method: 'PUT', ...upload, partNumber });
+    const sent = await fetch(part.url, { method: 'PUT', body: data });
+    expect(sent.status).toBe(200);
+    return sent.headers.get('etag') ?? '';
+  }
+  /** Sends a CompleteMultipartUpload naming `parts`, signed for `upload`'s key and upload id. */
+  async function complete(upload: { key: string; uploadId: string }, parts: Array<[number, string]>) {
+    const signedComplete = await signed({ method: 'POST', ...upload });
+    const xml = `<CompleteMultipartUpload>${parts.map(([n, etag]) => `<Part><PartNumber>${n}</PartNumber><ETag>${etag}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    return fetch(signedComplete.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: xml,
+    });
+  }
+
+  it('completion naming a missing part or another upload’s part: refused by S3 (4xx), nothing promoted', async () => {
+    const before = await stowage.backend('docs').keys('docs/');
+    const mine = await openUpload('mine.pdf');
+    const first = await sendPart(mine, 1, pdf(5 * MiB));
+    const last = await sendPart(mine, 2, pdf(1024));
+    const theirs = await openUpload('theirs.pdf');
+    const foreign = await sendPart(theirs, 1, pdf(2048));
+
+    const missing = await complete(mine, [
+      [1, first],
+      [3, last],
+    ]);
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toContain('InvalidPart');
+    const borrowed = await complete(mine, [
+      [1, first],
+      [2, foreign],
+    ]);
+    expect(borrowed.status).toBe(400);
+    expect(await borrowed.text()).toContain('InvalidPart');
+    // Nothing was completed, so nothing can be finalized, and no final key appeared.
+    for (const upload of [mine, theirs]) {
+      const early = await finalize(upload.key);
+      expect([early.status, await errorCode(early)]).toEqual([409, 'DIRECT_UPLOAD_INCOMPLETE']);
+    }
+    expect(await stowage.backend('docs').keys('docs/')).toEqual(before);
+    expect(await stagedKeys()).toEqual([]);
+    for (const upload of [mine, theirs]) {
+      const abort = await signed({ method: 'DELETE', ...upload });
+      expect((await fetch(abort.url, { method: 'DELETE' })).status).toBe(204);
+    }
+    expect(await stowage.backend('docs').leftovers()).toEqual([]);
+  });
+
+  it('an expired presigned PUT and an expired POST policy: refused by S3, nothing staged', async () => {
+    const put = await signed({ method: 'PUT', key: 'late.pdf', expiresIn: 1 });
+    const post = (await signed({
+      method: 'POST',
+      key: 'late.pdf',
+      postPolicy: true,
+      expiresIn: 1,
+    })) as Signed & {
+      fields?: Record<string, string>;
+    };
+    // Past both expiries (whole seconds in the URL and the policy).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const sent = await fetch(put.url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/pdf', ...put.headers },
+      body: pdf(1024),
+    });
+    expect(sent.status).toBe(403);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields ?? {})) form.append(name, value);
+    form.append('Content-Type', 'application/pdf');
+    form.append('file', new Blob([new Uint8Array(pdf(1024))], { type: 'application/pdf' }), 'late.pdf');
+    const posted = await fetch(post.url, { method: 'POST', body: form });
+    expect(posted.status).toBe(403);
+    expect(await stagedKeys()).toEqual([]);
+    for (const key of [put.key ?? '', post.key ?? '']) {
+      const done = await finalize(key);
+      expect([done.status, await errorCode(done)]).toEqual([404, 'DIRECT_UPLOAD_NOT_FOUND']);
+    }
+  });
+
   it('finalize of a key nothing was uploaded to: 404', async () => {
     const target = await signed({ method: 'PUT', key: 'x.pdf' });
     const done = await finalize(target.key ?? '');

@@ -12,15 +12,19 @@ export interface Receipt {
   size: number;
   contentType: string;
   originalName?: string;
+  /** The signed upload receipt (GET /v1/receipts/keys verifies it). */
+  receipt?: string;
 }
 
 /** One entry of `window.demo.events`: `type` says which fields it has (demo/page.js `record`). */
 export interface DemoEvent {
   type: string;
-  client?: 'uppy' | 'tus' | 'page';
+  client?: 'uppy' | 's3' | 'form' | 'tus' | 'page';
   method?: string;
   url?: string;
   offset?: number;
+  /** `sign` events: the UploadPart being signed. */
+  partNumber?: number;
   status?: number;
   code?: string;
   name?: string;

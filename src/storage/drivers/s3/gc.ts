@@ -2,12 +2,13 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3ProfileConfig } from '../../../config/schema.ts';
+import { DIRECT_STAGING_PREFIX } from '../../keys.ts';
 import { isNotFound, s3ErrorCode } from './errors.ts';
+import { listed, multipartUploads } from './gc-listing.ts';
+import { collectStaged } from './gc-staged.ts';
 import { withIfMatch } from './if-match.ts';
 import { isReservation, reservationExpiry } from './metadata.ts';
 import { etagIsBodyMd5 } from './params.ts';
@@ -27,6 +28,7 @@ import { STATE_PREFIX, stateOwner } from './resumable.ts';
  * 3. **reservations** whose expiry passed: deleted last (If-Match on the ETag just read), since while
  *    a reservation is there the rest is still found by its key. Found by listing the prefix: entries
  *    of a reservation's size and ETag (any of its sizes on KMS storages, whose ETags are not MD5s).
+ * 4. **staged direct uploads** at the bucket root (gc-staged.ts), when `maxStagedAgeMs` is given.
  * A key's reservation is read once per run. Every step is idempotent: a run cut short is run again.
  */
 export interface GcTarget {
@@ -36,8 +38,17 @@ export interface GcTarget {
   /** The longest a write without a reservation can run (server.requestTimeout and margins). */
   maxWriteAgeMs: number;
   dryRun: boolean;
+  /**
+   * Staged direct uploads (objects and multipart uploads under DIRECT_STAGING_PREFIX) older than this
+   * are removed. The staging area is the bucket's, shared by its storages: undefined leaves it to
+   * another storage's run.
+   */
+  maxStagedAgeMs?: number;
   now?: number;
 }
+
+/** Removes (unless a dry run) and reports; a removal S3 refuses is reported with its code. */
+export type GcAct = (event: GcEvent, call: () => Promise<unknown>) => Promise<void>;
 
 export interface GcEvent {
   action: 'abort' | 'delete';
@@ -65,7 +76,7 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
     }
     return state;
   };
-  const act = async (event: GcEvent, call: () => Promise<unknown>) => {
+  const act: GcAct = async (event: GcEvent, call: () => Promise<unknown>) => {
     if (!dryRun) {
       try {
         await call();
@@ -81,6 +92,8 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
   const since = (epochMs: number) => new Date(epochMs).toISOString();
 
   for await (const upload of multipartUploads(client, bucket, profile.prefix)) {
+    // A storage with an empty prefix lists the staging area too: its uploads go by direct.expiry (step 4).
+    if (upload.key.startsWith(DIRECT_STAGING_PREFIX)) continue;
     const state = await stateOf(upload.key);
     const expiry = expiredAt(state);
     let why: string | undefined;
@@ -112,7 +125,7 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
 
   const kms = !etagIsBodyMd5(profile);
   for await (const entry of listed(client, bucket, profile.prefix)) {
-    if (entry.key.startsWith(STATE_PREFIX)) continue;
+    if (entry.key.startsWith(STATE_PREFIX) || entry.key.startsWith(DIRECT_STAGING_PREFIX)) continue;
     if (!(kms ? mayBeReservation(entry.size) : isListedReservation(entry.size, entry.etag))) continue;
     const state = await stateOf(entry.key);
     const expiry = expiredAt(state);
@@ -125,6 +138,9 @@ export async function collectS3Garbage(target: GcTarget, report: (event: GcEvent
       ),
     );
   }
+
+  if (target.maxStagedAgeMs !== undefined)
+    await collectStaged({ client, bucket, olderThan: now - target.maxStagedAgeMs }, act);
 }
 
 async function headKey(client: S3Client, bucket: string, key: string): Promise<KeyState> {
@@ -136,42 +152,4 @@ async function headKey(client: S3Client, bucket: string, key: string): Promise<K
     if (isNotFound(error)) return { kind: 'none' };
     throw error;
   }
-}
-
-async function* multipartUploads(client: S3Client, bucket: string, prefix: string) {
-  let keyMarker: string | undefined;
-  let uploadIdMarker: string | undefined;
-  do {
-    const page = await client.send(
-      new ListMultipartUploadsCommand({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(keyMarker !== undefined && { KeyMarker: keyMarker }),
-        ...(uploadIdMarker !== undefined && { UploadIdMarker: uploadIdMarker }),
-      }),
-    );
-    for (const upload of page.Uploads ?? []) {
-      if (upload.Key === undefined || upload.UploadId === undefined) continue;
-      yield { key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated?.getTime() ?? 0 };
-    }
-    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-    uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-  } while (keyMarker !== undefined);
-}
-
-async function* listed(client: S3Client, bucket: string, prefix: string) {
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token !== undefined && { ContinuationToken: token }),
-      }),
-    );
-    for (const entry of page.Contents ?? []) {
-      if (entry.Key !== undefined) yield { key: entry.Key, size: entry.Size, etag: entry.ETag };
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
 }
