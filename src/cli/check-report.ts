@@ -11,6 +11,7 @@ export const STEPS = [
   'multipart',
   'delete',
   'lifecycle',
+  'cors',
 ] as const;
 export type StepName = (typeof STEPS)[number];
 
@@ -48,6 +49,7 @@ const HEADERS: Record<StepName, string> = {
   multipart: 'MULTIPART',
   delete: 'DELETE',
   lifecycle: 'LIFECYCLE',
+  cors: 'CORS',
 };
 
 const cell = (step: Step): string => {

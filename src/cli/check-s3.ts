@@ -15,6 +15,7 @@ import { httpStatusOf } from '../storage/drivers/s3/errors.ts';
 import { objectParams } from '../storage/drivers/s3/params.ts';
 import { DEFAULT_EXPIRIES, type UploadExpiries } from './bucket-settings.ts';
 import { classify } from './check-classify.ts';
+import { checkBucketCors } from './check-cors.ts';
 import { checkLifecycle } from './check-lifecycle.ts';
 import { checkPublicRead } from './check-public.ts';
 import { newReport, type StepName, type StorageReport } from './check-report.ts';
@@ -35,6 +36,8 @@ export async function checkS3Storage(
   storage: S3Storage,
   timeoutMs = 10_000,
   expiries: UploadExpiries = DEFAULT_EXPIRIES,
+  /** `auth.cors.origins`: the browsers the bucket's CORS rules must let in. */
+  origins: readonly string[] = [],
 ): Promise<StorageReport> {
   const { profile } = storage;
   const report = newReport(storage.name, 's3', `s3://${profile.bucket}/${profile.prefix}`);
@@ -151,6 +154,7 @@ export async function checkS3Storage(
     }
 
     report.steps.lifecycle = await checkLifecycle(storage, client, expiries, deadline());
+    report.steps.cors = await checkBucketCors(storage, client, origins, deadline());
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
   } finally {

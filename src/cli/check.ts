@@ -24,10 +24,12 @@ export async function checkStorages(config: Config, only: readonly string[] = []
   );
   const reports = await Promise.all([
     ...s3.map((storage) =>
-      checkS3Storage(storage, undefined, {
-        resumable: config.resumable.expiry,
-        direct: config.direct.expiry,
-      }),
+      checkS3Storage(
+        storage,
+        undefined,
+        { resumable: config.resumable.expiry, direct: config.direct.expiry },
+        config.auth.cors?.origins ?? [],
+      ),
     ),
     ...local.map((storage) =>
       checkLocalStorage(storage, resolve(localDirectory(storage) ?? join(config.local.root, storage.name))),

@@ -30,7 +30,7 @@ export interface IamPolicy {
 }
 
 export interface IamPolicyOptions {
-  /** Include s3:GetLifecycleConfiguration, which only `stowage check` uses (default true). */
+  /** Include s3:GetLifecycleConfiguration and s3:GetBucketCORS, which only `stowage check` uses (default true). */
   forCheck?: boolean;
 }
 
@@ -160,9 +160,9 @@ export function iamPolicy(config: Config, options: IamPolicyOptions = {}): IamPo
   ];
   if (options.forCheck !== false && byBucket.size > 0) {
     statements.push({
-      Sid: 'CheckLifecycleRules',
+      Sid: 'CheckBucketRules',
       Effect: 'Allow',
-      Action: ['s3:GetLifecycleConfiguration'],
+      Action: ['s3:GetLifecycleConfiguration', 's3:GetBucketCORS'],
       Resource: [...new Set([...byBucket.values()].map((group) => bucketArn(group[0] as S3Storage)))],
     });
   }

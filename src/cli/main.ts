@@ -29,8 +29,9 @@ export const USAGE = `Usage: stowage <command> [options]
 Commands:
   check       For every storage: the bucket exists; the configured credentials can put, read, list
               and delete (a probe object, removed afterwards) and abort multipart uploads; lifecycle
-              rules abort incomplete multipart uploads and expire resumable-upload state, no sooner
-              than resumable.expiry (see bucket-lifecycle); a public storage's probe can be read
+              rules abort incomplete multipart uploads and expire resumable-upload state and staged
+              direct uploads, no sooner than their expiries (see bucket-lifecycle); the bucket's
+              CORS rules let auth.cors.origins in (see bucket-cors); a public storage's probe can be read
               anonymously at its public URL. Prints a table; exits 1 on a problem, naming the
               missing permission (or bucket policy) and the ARN.
                 --storage NAME   only this storage (repeatable)

@@ -52,6 +52,7 @@ export const operations = {
   // Only after a lost CreateMultipartUpload answer, to find the upload to abort (create-only.ts).
   ListMultipartUploads: { action: 's3:ListBucketMultipartUploads', on: 'bucket' },
   GetBucketLifecycleConfiguration: { action: 's3:GetLifecycleConfiguration', on: 'bucket' },
+  GetBucketCors: { action: 's3:GetBucketCORS', on: 'bucket' },
 } as const;
 export type Operation = keyof typeof operations;
 

@@ -144,11 +144,11 @@ describe('stowage check', () => {
     });
     const [header, row] = stdout.split('\n');
     expect(header).toMatch(
-      /^STORAGE\s+WHERE\s+EXISTS\s+PUT\s+READ\s+PUBLIC\s+LIST\s+CREATE-ONLY\s+MULTIPART\s+DELETE\s+LIFECYCLE$/,
+      /^STORAGE\s+WHERE\s+EXISTS\s+PUT\s+READ\s+PUBLIC\s+LIST\s+CREATE-ONLY\s+MULTIPART\s+DELETE\s+LIFECYCLE\s+CORS$/,
     );
     expect(row).toMatch(
       new RegExp(
-        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok\\s+ok \\(abort 1d, state 1d, staging 1d\\)$`,
+        `^media\\s+s3://${buckets.ruled}/uploads/\\s+ok\\s+ok\\s+ok\\s+-\\s+ok\\s+ok\\s+ok\\s+ok\\s+ok \\(abort 1d, state 1d, staging 1d\\)\\s+- \\(no origins\\)$`,
       ),
     );
     expect(stderr).toContain('check passed');
@@ -217,6 +217,6 @@ describe('stowage check', () => {
       new RegExp(`probe object s3://${bucket}/in/stowage-check-[0-9a-f]+\\.txt is left behind`),
     );
     const table = run.stdout.split('\n');
-    expect(table[1]).toMatch(/^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)$/);
+    expect(table[1]).toMatch(/^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)\s+- \(no origins\)$/);
   });
 });

@@ -108,9 +108,9 @@ describe('stowage iam-policy', () => {
           },
         },
         {
-          Sid: 'CheckLifecycleRules',
+          Sid: 'CheckBucketRules',
           Effect: 'Allow',
-          Action: ['s3:GetLifecycleConfiguration'],
+          Action: ['s3:GetLifecycleConfiguration', 's3:GetBucketCORS'],
           Resource: ['arn:aws:s3:::acme-media', 'arn:aws:s3:::acme-private', 'arn:aws:s3:::acme-exports'],
         },
       ],
@@ -122,7 +122,7 @@ describe('stowage iam-policy', () => {
   it('leaves out what only `check` needs with --service-only', async () => {
     const run = await runCli(['iam-policy', '--config', example, '--service-only'], env);
     const sids = (JSON.parse(run.stdout) as Policy).Statement.map((statement) => statement.Sid);
-    expect(sids).not.toContain('CheckLifecycleRules');
+    expect(sids).not.toContain('CheckBucketRules');
     expect(sids).toHaveLength(9);
   });
 
