@@ -96,4 +96,24 @@ describe('downloads read into reused memory', () => {
       stop();
     }
   });
+
+  it('a client that leaves mid-download gives up its S3 connection, and later downloads arrive whole', async () => {
+    const url = `${stowage.url}/v1/storages/reuse/objects/big.bin`;
+    const { hostname, port } = new URL(stowage.url);
+    for (let left = 0; left < 4; left++) {
+      // Gone after the first bytes: the socket closed, as a browser tab closing does.
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), hostname);
+        socket.once('data', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', reject);
+        socket.write(`GET ${new URL(url).pathname} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+      });
+    }
+    const body = Buffer.from(await (await fetch(url)).arrayBuffer());
+    expect({ length: body.length, sha256: sha256(body) }).toEqual({ length: SIZE, sha256: sha256(data) });
+    expect(stowage.logs.filter((line) => /"level":(5|6)\d/.test(line))).toEqual([]);
+  });
 });

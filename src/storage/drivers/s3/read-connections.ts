@@ -197,14 +197,14 @@ export class Pool {
     this.#all.add(connection);
     const connected = await new Promise<boolean | Error>((resolve) => {
       const event = this.origin.protocol === 'https:' ? 'secureConnect' : 'connect';
-      const timer = setTimeout(() => resolve(false), this.origin.connectTimeoutMs);
-      const onAbort = () => resolve(abortError(this.origin.operation));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = (outcome: boolean) => {
+      const settle = (outcome: boolean | Error) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         resolve(outcome);
       };
+      const timer = setTimeout(() => settle(false), this.origin.connectTimeoutMs);
+      const onAbort = () => settle(abortError(this.origin.operation));
+      signal?.addEventListener('abort', onAbort, { once: true });
       connection.socket.once(event, () => settle(true));
       connection.socket.once('close', () => settle(false));
     });
