@@ -19,6 +19,8 @@ export const SLOT_COUNT = 5;
 export class ReadSlots {
   readonly #buffers: Buffer[];
   readonly #holds: number[];
+  /** Slots whose holds are 0 (kept as a count: it is asked after every read). */
+  #free: number;
   #target = 0;
 
   constructor(count = SLOT_COUNT, bytes = SLOT_BYTES) {
@@ -26,6 +28,7 @@ export class ReadSlots {
     const memory = Buffer.allocUnsafeSlow(count * bytes);
     this.#buffers = Array.from({ length: count }, (_, n) => memory.subarray(n * bytes, (n + 1) * bytes));
     this.#holds = this.#buffers.map(() => 0);
+    this.#free = count;
   }
 
   /** The slot the socket reads into next. */
@@ -38,7 +41,9 @@ export class ReadSlots {
   }
 
   hold(slot: number): void {
-    this.#holds[slot] = (this.#holds[slot] ?? 0) + 1;
+    const holds = this.#holds[slot] ?? 0;
+    if (holds === 0) this.#free--;
+    this.#holds[slot] = holds + 1;
   }
 
   /** True when the slot became free. */
@@ -46,16 +51,17 @@ export class ReadSlots {
     const holds = (this.#holds[slot] ?? 0) - 1;
     if (holds < 0) throw new Error(`read slot ${slot} released more often than held`);
     this.#holds[slot] = holds;
+    if (holds === 0) this.#free++;
     return holds === 0;
   }
 
   /** Slots nobody holds, the target included. */
   free(): number {
-    return this.#holds.filter((holds) => holds === 0).length;
+    return this.#free;
   }
 
   allFree(): boolean {
-    return this.#holds.every((holds) => holds === 0);
+    return this.#free === this.#holds.length;
   }
 
   /** Reading may go on: besides the target, another slot is free for the read after the next. */
