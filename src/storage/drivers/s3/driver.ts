@@ -12,9 +12,10 @@ import { presignDirect } from './direct-sign.ts';
 import { toAppError } from './errors.ts';
 import { partBufferSize, putObject } from './put.ts';
 import { createQuerySigner } from './query-signer.ts';
+import { createQuickGet, quickGetObject } from './quick-get.ts';
 import { createQuickHead, quickHeadObject } from './quick-head.ts';
 import { createQuickPut } from './quick-put.ts';
-import { getObject, listObjects } from './read.ts';
+import { listObjects } from './read.ts';
 import { s3ResumableStore } from './resumable.ts';
 import { bucketUrl, buildPublicUrl, presignGet } from './urls.ts';
 
@@ -38,7 +39,7 @@ const CHECK_TIMEOUT_MS = 3000;
 export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const connection = resolveS3Connection(options.connection);
   const { client, streamClient, presignClient } = createS3Clients(connection);
-  // Stowage's own requests (quick-head.ts, quick-put.ts) go to the internal endpoint, never the public one.
+  // Stowage's own requests (quick-head.ts, quick-put.ts, quick-get.ts) go to the internal endpoint, never the public one.
   const internalBucketUrl = bucketUrl({
     ...connection,
     publicEndpoint: undefined,
@@ -89,6 +90,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     credentials,
     timeoutMs: connection.requestTimeout * 1000,
   });
+  const quickGet = createQuickGet({
+    bucketUrl: internalBucketUrl,
+    region: connection.region,
+    credentials,
+    timeoutMs: connection.requestTimeout * 1000,
+    connectTimeoutMs: connection.connectTimeout * 1000,
+  });
 
   return {
     kind: 's3',
@@ -108,7 +116,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       if (!input.overwrite) refuseUnenforced(conditions?.problem);
       return putObject(context, input);
     },
-    get: (input) => getObject(context, input),
+    get: (input) => quickGetObject(context, quickGet, input),
     head: (key) => quickHeadObject(context, quickHead, key),
     async delete(key) {
       try {
@@ -139,6 +147,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async close() {
       context.cleanups.close();
       quickHead.close();
+      quickGet.close();
       quickPut.close();
       client.destroy();
       streamClient.destroy();

@@ -11,7 +11,14 @@ import { DIRECT_STAGING_PREFIX, RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { S3Context } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { httpStatusOf, isNotFound, s3ErrorCode, toAppError } from './errors.ts';
-import { isReservation, noneMatchHits, parseContentRange, quoteEtag, toObjectInfo } from './metadata.ts';
+import {
+  isReservation,
+  noneMatchHits,
+  parseContentRange,
+  quoteEtag,
+  type S3ObjectHeaders,
+  toObjectInfo,
+} from './metadata.ts';
 import { isListedReservation, mayBeReservation } from './reservation-body.ts';
 
 /** Reads. A create-only reservation (create-only.ts) is not an object: it reads as absent everywhere. */
@@ -47,8 +54,10 @@ export async function getObject(context: S3Context, input: GetInput): Promise<Ge
     );
   } catch (error) {
     // The SDK turns 304 into an error.
-    if (httpStatusOf(error) === 304)
-      return { notModified: true, info: { etag: await notModifiedEtag(context, input, error) } };
+    if (httpStatusOf(error) === 304) {
+      const header = (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.etag;
+      return { notModified: true, info: { etag: await notModifiedEtag(context, input, header) } };
+    }
     if (s3ErrorCode(error) === 'InvalidRange' || httpStatusOf(error) === 416)
       throw await rangeNotSatisfiable(context, input, error);
     throw toAppError(error, { operation: 'GetObject' });
@@ -60,6 +69,18 @@ export async function getObject(context: S3Context, input: GetInput): Promise<Ge
       backend: { operation: 'GetObject' },
     });
   }
+  return objectAnswer(input, output, body);
+}
+
+/**
+ * A 200 or 206 GetObject answer (the SDK's or quick-get.ts's) as the driver gives it: a reservation
+ * reads as absent, a tag If-None-Match holds is a 304 (servers differ: Ceph honours only one tag).
+ */
+export function objectAnswer(
+  input: GetInput,
+  output: S3ObjectHeaders & { ContentRange?: string | undefined },
+  body: Readable,
+): GetResult {
   if (isReservation(output.Metadata)) {
     body.destroy();
     throw notFound('GetObject');
@@ -81,8 +102,11 @@ export async function getObject(context: S3Context, input: GetInput): Promise<Ge
 }
 
 /** The ETag of a 304: from the response when the server sends it (AWS), else from the request or a HEAD (Ceph sends none). */
-async function notModifiedEtag(context: S3Context, input: GetInput, error: unknown): Promise<string> {
-  const header = (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.etag;
+export async function notModifiedEtag(
+  context: S3Context,
+  input: GetInput,
+  header: string | undefined,
+): Promise<string> {
   if (header) return quoteEtag(header);
   const requested = input.ifNoneMatch?.trim() ?? '';
   if (/^(W\/)?"[^",]*"$/.test(requested)) return requested;
