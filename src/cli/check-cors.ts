@@ -13,7 +13,8 @@ import { bucketArn, missingPermission, type S3Storage } from './permissions.ts';
  */
 type CorsStep = StorageReport['steps']['cors'];
 
-const NEEDED = bucketCors([], 0).CORSRules[0]!;
+/** The methods the printed rule allows: what direct uploads and presigned reads send. */
+const NEEDED_METHODS = bucketCors([], 0).CORSRules.flatMap((rule) => rule.AllowedMethods);
 
 /** S3 allows one `*` wildcard in an allowed origin. */
 const originMatches = (allowed: string, origin: string): boolean =>
@@ -31,7 +32,7 @@ function lacking(rule: CORSRule): string[] {
   const methods = new Set(rule.AllowedMethods ?? []);
   const exposed = new Set((rule.ExposeHeaders ?? []).map((header) => header.toLowerCase()));
   return [
-    ...NEEDED.AllowedMethods.filter((method) => !methods.has(method)),
+    ...NEEDED_METHODS.filter((method) => !methods.has(method)),
     ...(rule.AllowedHeaders?.includes('*') ? [] : ['AllowedHeaders *']),
     ...(exposed.has('etag') ? [] : ['ExposeHeaders ETag']),
   ];
@@ -72,7 +73,7 @@ export async function checkBucketCors(
       (rule.AllowedOrigins ?? []).some((allowed) => originMatches(allowed, origin)),
     );
     if (allowing.length === 0) return [`no CORS rule on ${arn} allows ${origin}`];
-    const best = allowing.map(lacking).sort((a, b) => a.length - b.length)[0]!;
+    const [best = []] = allowing.map(lacking).sort((a, b) => a.length - b.length);
     return best.length === 0 ? [] : [`the CORS rule on ${arn} for ${origin} lacks ${best.join(', ')}`];
   });
   return problems.length === 0

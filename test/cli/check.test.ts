@@ -217,6 +217,8 @@ describe('stowage check', () => {
       new RegExp(`probe object s3://${bucket}/in/stowage-check-[0-9a-f]+\\.txt is left behind`),
     );
     const table = run.stdout.split('\n');
-    expect(table[1]).toMatch(/^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)\s+- \(no origins\)$/);
+    expect(table[1]).toMatch(
+      /^uploads\s+\S+\s+ok\s+ok\s+ok\s+-\s+ok\s+ok\s+FAIL\s+FAIL\s+warn \(unknown\)\s+- \(no origins\)$/,
+    );
   });
 });
