@@ -81,27 +81,21 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
   const heading = client.send(new HeadObjectCommand({ Bucket: bucket, Key: upload.key }));
   const oldest = oldestUpload(context, upload.key);
   const tailsListed = listTails(context, upload.key);
+  // Either may reject while the HEAD is still out, before anything awaits it: an unhandled rejection
+  // then, though awaited (and thrown) below when its answer is needed.
+  for (const read of [oldest, tailsListed]) read.catch(() => undefined);
   let head: HeadObjectCommandOutput;
   try {
     head = await heading;
   } catch (error) {
-    if (isNotFound(error)) return ignoring({ status: 'gone' }, oldest, tailsListed);
-    ignoring(undefined, oldest, tailsListed);
+    if (isNotFound(error)) return { status: 'gone' };
     throw toAppError(error, { operation: 'HeadObject' });
   }
-  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId)
-    return ignoring({ status: 'gone' }, oldest, tailsListed);
-  if (!isReservation(head.Metadata))
-    return ignoring({ status: 'finished', info: toObjectInfo(upload.key, head) }, oldest, tailsListed);
+  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId) return { status: 'gone' };
+  if (!isReservation(head.Metadata)) return { status: 'finished', info: toObjectInfo(upload.key, head) };
   const reservation: Reservation = { key: upload.key, etag: head.ETag ?? '', writeId: upload.writeId };
 
-  let uploadId: string | undefined;
-  try {
-    uploadId = await oldest;
-  } catch (error) {
-    ignoring(undefined, tailsListed);
-    throw error;
-  }
+  const uploadId = await oldest;
   const [parts, tails] = await Promise.all([
     uploadId === undefined ? [] : listParts(context, upload.key, uploadId),
     tailsListed,
@@ -125,12 +119,6 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
     staleTails: tails.filter((one) => one !== tail).map((one) => one.key),
     offset: partsBytes + (tail?.size ?? 0),
   };
-}
-
-/** `answer`, once the reads it no longer needs cannot reject unhandled. */
-function ignoring<T>(answer: T, ...unneeded: Array<Promise<unknown>>): T {
-  for (const read of unneeded) read.catch(() => undefined);
-  return answer;
 }
 
 type OpenS3Upload = Extract<ResumableState, { status: 'open' }>;
