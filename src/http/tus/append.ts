@@ -56,6 +56,7 @@ export async function append(
         upload,
         state,
         body,
+        bodyLength: declaredLength(request),
         buffer: admitted.buffer,
         signal: admitted.signal,
         describe: async (head) => {
@@ -71,4 +72,12 @@ export async function append(
   if (!result.finished) return undefined;
   const info = await storage.driver.head(upload.key);
   return promotedObject(request, found, storage, { key: ticket.key, info }, ticket.principal);
+}
+
+/** Content-Length, when the request declares one (a chunked body has none). */
+function declaredLength(request: FastifyRequest): number | undefined {
+  const declared = Number(request.headers['content-length']);
+  return request.headers['content-length'] !== undefined && Number.isSafeInteger(declared) && declared >= 0
+    ? declared
+    : undefined;
 }

@@ -28,6 +28,8 @@ export interface AppendInput<State extends OpenUpload = OpenUpload> {
   upload: ResumableUpload;
   state: State;
   body: Readable;
+  /** The body's declared length (Content-Length), when it has one: whole parts of it may stream to S3. */
+  bodyLength?: number | undefined;
   /** The request's part buffer: at least min(`upload.partSize`, `upload.length`) bytes. */
   buffer: Buffer;
   /**

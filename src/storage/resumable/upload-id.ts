@@ -31,7 +31,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  *   The next PATCH reads it into the request's part buffer and appends its body; a full buffer becomes
  *   part `n`, the rest becomes `tail-<n+1>`. Tails are named by part so a crash between writing part
  *   `n` and replacing the tail cannot count bytes twice: tails of parts already in S3 are ignored
- *   (and deleted).
+ *   (and deleted). A body of known length (Content-Length) sends each whole part it covers as an
+ *   UploadPart streamed as it arrives, no buffer (where payloads go unsigned; SigV4 would hash each
+ *   part first): S3 keeps no part whose body ended short, so a part cut midway is simply not listed.
  * - a **lease** object `<hidden prefix>/<key>/lease`: taken with a conditional
  *   PutObject (`If-None-Match: *`, or `If-Match` on an expired/released one), so a second concurrent
  *   PATCH gets 423 at once. Correctness never depends on it: each upload has one fixed part size,

@@ -9,6 +9,8 @@ import type { Readable } from 'node:stream';
 export interface BodyReader {
   /** The next chunk, or undefined at the end; rejects with the body's own error. */
   read(): Promise<Buffer | undefined>;
+  /** The next chunk cut to at most `max` bytes (the rest is kept for the next read), or undefined at the end. */
+  readAtMost(max: number): Promise<Buffer | undefined>;
   /**
    * Copies the body into `target` until it is full or the body ends; resolves with the bytes copied
    * (less than target.length only at the end). What did not fit is kept for the next read or fill.
@@ -70,6 +72,12 @@ export function openBody(body: Readable, signal: AbortSignal | undefined): BodyR
 
   return {
     read,
+    async readAtMost(max) {
+      const chunk = await read();
+      if (chunk === undefined || chunk.length <= max) return chunk;
+      pending = chunk.subarray(max);
+      return chunk.subarray(0, max);
+    },
     async fill(target) {
       let filled = 0;
       while (filled < target.length) {

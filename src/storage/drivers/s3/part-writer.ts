@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type PutObjectCommandInput,
+  type S3Client,
   UploadPartCommand,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
@@ -134,17 +136,41 @@ export class PartWriter {
   }
 
   /** Sends part `partNumber` (1-based; 10,000 at most). Parts may be sent in parallel and in any order. */
-  async uploadPart(partNumber: number, body: Buffer, signal?: AbortSignal): Promise<void> {
+  uploadPart(partNumber: number, body: Buffer, signal?: AbortSignal): Promise<void> {
+    return this.#sendPart(this.#context.client, partNumber, body, body.length, signal);
+  }
+
+  /**
+   * Sends part `partNumber` from a stream of exactly `length` bytes as they arrive, on the client that
+   * never retries (a stream cannot be replayed; streamed-part.ts). S3 keeps no part whose body ended
+   * short, so a part that fails midway is simply not there: ListParts decides what counts.
+   */
+  uploadPartStreamed(
+    partNumber: number,
+    body: Readable,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.#sendPart(this.#context.streamClient, partNumber, body, length, signal);
+  }
+
+  async #sendPart(
+    client: S3Client,
+    partNumber: number,
+    body: Buffer | Readable,
+    length: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     let output: UploadPartCommandOutput;
     try {
-      output = await this.#context.client.send(
+      output = await client.send(
         new UploadPartCommand({
           Bucket: this.#context.bucket,
           Key: this.#key,
           UploadId: this.#uploadId,
           PartNumber: partNumber,
           Body: body,
-          ContentLength: body.length,
+          ContentLength: length,
         }),
         signal && { abortSignal: signal },
       );

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../../errors.ts';
 import type { ObjectInfo } from '../../driver.ts';
+import { SNIFF_BYTES } from '../../intake.ts';
 import { RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { AppendInput, AppendResult, ResumableStore, ResumableUpload } from '../../resumable/store.ts';
 import { openBody } from './body.ts';
@@ -22,6 +23,7 @@ import { takeLease } from './lease.ts';
 import { isReservation, metaKeys, toObjectInfo } from './metadata.ts';
 import { encryptionParams, objectParams } from './params.ts';
 import { PartWriter } from './part-writer.ts';
+import { partStream } from './streamed-part.ts';
 
 /**
  * The S3 side of resumable uploads; the protocol is explained at the top of
@@ -81,27 +83,21 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
   const heading = client.send(new HeadObjectCommand({ Bucket: bucket, Key: upload.key }));
   const oldest = oldestUpload(context, upload.key);
   const tailsListed = listTails(context, upload.key);
+  // Either may reject while the HEAD is still out, before anything awaits it: an unhandled rejection
+  // then, though awaited (and thrown) below when its answer is needed.
+  for (const read of [oldest, tailsListed]) read.catch(() => undefined);
   let head: HeadObjectCommandOutput;
   try {
     head = await heading;
   } catch (error) {
-    if (isNotFound(error)) return ignoring({ status: 'gone' }, oldest, tailsListed);
-    ignoring(undefined, oldest, tailsListed);
+    if (isNotFound(error)) return { status: 'gone' };
     throw toAppError(error, { operation: 'HeadObject' });
   }
-  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId)
-    return ignoring({ status: 'gone' }, oldest, tailsListed);
-  if (!isReservation(head.Metadata))
-    return ignoring({ status: 'finished', info: toObjectInfo(upload.key, head) }, oldest, tailsListed);
+  if (head.Metadata?.[metaKeys.writeId] !== upload.writeId) return { status: 'gone' };
+  if (!isReservation(head.Metadata)) return { status: 'finished', info: toObjectInfo(upload.key, head) };
   const reservation: Reservation = { key: upload.key, etag: head.ETag ?? '', writeId: upload.writeId };
 
-  let uploadId: string | undefined;
-  try {
-    uploadId = await oldest;
-  } catch (error) {
-    ignoring(undefined, tailsListed);
-    throw error;
-  }
+  const uploadId = await oldest;
   const [parts, tails] = await Promise.all([
     uploadId === undefined ? [] : listParts(context, upload.key, uploadId),
     tailsListed,
@@ -127,12 +123,6 @@ export async function resumableState(context: S3Context, upload: ResumableUpload
   };
 }
 
-/** `answer`, once the reads it no longer needs cannot reject unhandled. */
-function ignoring<T>(answer: T, ...unneeded: Array<Promise<unknown>>): T {
-  for (const read of unneeded) read.catch(() => undefined);
-  return answer;
-}
-
 type OpenS3Upload = Extract<ResumableState, { status: 'open' }>;
 
 /** The S3 driver's resumable port (src/storage/resumable/store.ts). */
@@ -154,6 +144,7 @@ const S3_MAX_PARTS = 10_000;
  * Appends one PATCH body at the state's offset: the tail (if any) and the body fill the part buffer,
  * each full buffer becomes the next part, what is left becomes the next tail; the part that reaches
  * Upload-Length completes the upload. A body past Upload-Length is refused before it is stored.
+ * Whole parts of a body of known length skip the buffer: each streams to S3 as it arrives.
  */
 export async function appendResumable(
   context: S3Context,
@@ -178,27 +169,50 @@ export async function appendResumable(
             uploadId: state.uploadId,
             parts: state.parts,
           });
-    let received = 0;
-    for (;;) {
-      const partLength = Math.min(upload.partSize, upload.length - partStart);
-      const got = await reader.fill(buffer.subarray(filled, partLength));
-      filled += got;
-      received += got;
-      if (filled < partLength) break;
-      const data = buffer.subarray(0, filled);
-      if (partStart + filled === upload.length && !(await reader.ended())) throw pastLength(upload.length);
-      writer ??= await PartWriter.begin(
+    const begin = async (head: Buffer) =>
+      PartWriter.begin(
         context,
         withWriteId(
-          objectParams(bucket, context.profile, upload.key, await input.describe(data)),
+          objectParams(bucket, context.profile, upload.key, await input.describe(head)),
           upload.writeId,
         ),
         { writeId: upload.writeId, reserved: state.reservation, signal },
       );
-      await writer.uploadPart(partNumber, data, signal);
-      partStart += filled;
+    // A body of known length streams each whole part it holds to S3 as it arrives, where the connection
+    // sends bodies unsigned (SigV4 would need each part's SHA-256 before sending it; README "Bodies of
+    // known length stream through"); a tail is merged through the buffer first.
+    const streamable = !context.connection.signPayload ? input.bodyLength : undefined;
+    let received = 0;
+    for (;;) {
+      const partLength = Math.min(upload.partSize, upload.length - partStart);
+      if (streamable !== undefined && filled === 0 && streamable - received >= partLength) {
+        // The first part's type is decided before any of it is stored: its head is read first.
+        let head: Buffer = Buffer.alloc(0);
+        if (writer === undefined) {
+          head = buffer.subarray(0, await reader.fill(buffer.subarray(0, Math.min(SNIFF_BYTES, partLength))));
+          writer = await begin(head);
+        }
+        const stream = partStream(reader, head, partLength);
+        try {
+          await writer.uploadPartStreamed(partNumber, stream, partLength, signal);
+        } catch (error) {
+          stream.destroy();
+          throw reader.error ?? error;
+        }
+        received += partLength;
+      } else {
+        const got = await reader.fill(buffer.subarray(filled, partLength));
+        filled += got;
+        received += got;
+        if (filled < partLength) break;
+        const data = buffer.subarray(0, filled);
+        if (partStart + filled === upload.length && !(await reader.ended())) throw pastLength(upload.length);
+        writer ??= await begin(data);
+        await writer.uploadPart(partNumber, data, signal);
+        filled = 0;
+      }
+      partStart += partLength;
       partNumber += 1;
-      filled = 0;
       if (partStart === upload.length) {
         const etag = await writer.complete(signal);
         await removeTails(context, upload.key).catch(() => undefined); // the lifecycle rule takes leftovers
