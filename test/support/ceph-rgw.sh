@@ -144,7 +144,10 @@ rgw gc processor max time = 60
 [client.rgw.a]
 # radosgw defaults to 'secure' mode towards the mon, which auth=none cannot provide
 ms mon client mode = crc secure
-rgw frontends = beast endpoint=127.0.0.1:${RGW_PORT}
+# tcp_nodelay: without it RGW's answers that carry a body (ListParts, listings, errors) often wait
+# ≈ 40 ms for a delayed ACK (Nagle), a stall no hosted S3 adds; a tus PATCH, which reads its state with
+# such requests, paid it on every chunk (bench/README, "Resumable uploads (tus)").
+rgw frontends = beast endpoint=127.0.0.1:${RGW_PORT} tcp_nodelay=1
 rgw data = $CEPH_DIR/rgw.a
 rgw thread pool size = 128
 rgw dynamic resharding = false
