@@ -7,8 +7,8 @@
 // test/http/direct-uppy-chromium.test.ts) observe what a user would see, and drive the same
 // functions the buttons call.
 
-import { digest, makeFile } from '/files.js';
-import { AwsS3, Dashboard, Tus, Uppy } from '/vendor/uppy.min.mjs';
+import { digest, makeFile } from './files.js';
+import { AwsS3, Dashboard, Tus, Uppy } from './vendor/uppy.min.mjs';
 
 const { tus } = window; // tus-js-client's browser bundle, loaded before this module
 
@@ -32,7 +32,7 @@ const record = (type, detail = {}) => {
   events.push({ type, ...detail });
 };
 const $ = (id) => document.getElementById(id);
-$('target').textContent = stowage;
+$('target').textContent = stowage || location.origin;
 const toNumber = (value) =>
   value === null || value === undefined || value === '' ? undefined : Number(value);
 const formatBytes = (n) => (n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`);

@@ -3,10 +3,11 @@
  * AWS S3 plugin (direct uploads), and a plain tus-js-client button — served by a tiny static server
  * on its own origin.
  *
- * Decision: Stowage itself does not serve /demo. Serving Uppy from the service would make a 1 MB
- * front-end bundle a runtime dependency of a production API (and a page on the API's origin would
- * share its cookies and same-origin trust). The demo is a separate origin, which also proves CORS for
- * real: the page calls Stowage exactly as a frontend on another port or host does.
+ * Stowage serves the same page at /demo/ when `demo.enabled` (on in the embedded default only:
+ * src/http/routes/demo.ts); the bundles stay dev dependencies, so a production install has no page,
+ * and no 1 MB front-end bundle becomes a runtime dependency of the API. This server puts the page on
+ * an origin of its own, which proves CORS for real: it calls Stowage exactly as a frontend on another
+ * port or host does (the browser tests drive it this way).
  *
  * Everything is served from this checkout: the page and the Uppy and tus-js-client bundles straight
  * from node_modules (they are dev dependencies), nothing from a CDN.
@@ -14,10 +15,8 @@
  * (http://127.0.0.1:8080, the quick start's service). The page's `?stowage=` overrides STOWAGE_URL.
  */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { ASSETS, demoPage } from './assets.ts';
 
 export interface DemoOptions {
   host: string;
@@ -41,30 +40,6 @@ export function demoOptions(env: NodeJS.ProcessEnv): DemoOptions {
   return { host: env.DEMO_HOST ?? '127.0.0.1', port, stowageUrl: stowageUrl.replace(/\/+$/, '') };
 }
 
-const fromNodeModules = createRequire(import.meta.url).resolve;
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-/** The only paths served: a fixed map, so no request can name another file. */
-const ASSETS: Record<string, { file: string; type: string }> = {
-  '/page.js': { file: here('./page.js'), type: 'text/javascript; charset=utf-8' },
-  '/files.js': { file: here('./files.js'), type: 'text/javascript; charset=utf-8' },
-  '/vendor/uppy.min.mjs': {
-    file: fromNodeModules('uppy/dist/uppy.min.mjs'),
-    type: 'text/javascript; charset=utf-8',
-  },
-  '/vendor/uppy.min.css': {
-    file: fromNodeModules('uppy/dist/uppy.min.css'),
-    type: 'text/css; charset=utf-8',
-  },
-  '/vendor/tus.min.js': {
-    file: fromNodeModules('tus-js-client/dist/tus.min.js'),
-    type: 'text/javascript; charset=utf-8',
-  },
-};
-
-const escapeAttribute = (text: string) =>
-  text.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
-
 function answer(response: ServerResponse, status: number, type: string): ServerResponse {
   response.statusCode = status;
   response.setHeader('content-type', type);
@@ -75,10 +50,7 @@ function answer(response: ServerResponse, status: number, type: string): ServerR
 }
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
-  const page = (await readFile(here('./index.html'), 'utf8')).replace(
-    '%STOWAGE_URL%',
-    escapeAttribute(options.stowageUrl),
-  );
+  const page = await demoPage(options.stowageUrl);
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://demo').pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') {

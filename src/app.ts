@@ -14,6 +14,7 @@ import { registerErrorHandling, sendError, toAppError } from './http/error-handl
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { answerProtocolError } from './http/protocol-errors.ts';
+import { registerDemo } from './http/routes/demo.ts';
 import { directRoutes } from './http/routes/direct.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { linkRoutes } from './http/routes/links.ts';
@@ -136,5 +137,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(urlRoutes, context);
   await app.register(receiptRoutes, { receipts });
   if (deps.links) await app.register(linkRoutes, { ...context, links: deps.links });
+  if (config.demo.enabled) await registerDemo(app);
   return app;
 }

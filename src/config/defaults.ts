@@ -9,6 +9,8 @@ import type { ConfigInput } from './schema.ts';
 export const embeddedDefaultConfig: ConfigInput = {
   server: { host: '127.0.0.1', port: 8080 },
   local: { root: './data' },
+  // The page to try uploads in a browser, at http://127.0.0.1:8080/demo/ (README "Try it in a browser").
+  demo: { enabled: true },
   // Open to anyone who can reach the port — which, on loopback, is only this machine. A config
   // that binds elsewhere must declare its credentials (or allowAnonymousWrites) explicitly.
   // A frontend's dev server on this machine (http://localhost:5173…) may call it from the browser;

@@ -359,6 +359,18 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Signed upload receipts (`receipt` in every upload answer; `GET /v1/receipts/keys`).'),
+    demo: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Serve the upload demo page at `/demo/` (Uppy Dashboard with Tus and AWS S3, tus-js-client; assets from the npm packages, nothing from a CDN). On in the embedded default; needs the dev dependencies (`uppy`, `tus-js-client`), so the production image, installed without them, cannot serve it and says so at startup.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('The demo page (the same page runs on an origin of its own: README "Try it in a browser").'),
     resumable: z
       .object({
         secret: serverSecret.describe(
