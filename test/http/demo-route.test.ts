@@ -45,7 +45,7 @@ describe('/demo/', () => {
     for (const path of ['index.ts', 'server.ts', '..%2Fpackage.json', 'vendor/../assets.ts']) {
       const refused = await fetch(`${on.url}/demo/${path}`);
       expect([path, refused.status]).toEqual([path, 404]);
-      await refused.arrayBuffer();
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     }
     const disabled = await fetch(`${off.url}/demo/`);
     expect(disabled.status).toBe(404);

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../errors.ts';
 
 /**
  * The demo page at `/demo/` (`demo.enabled`, on in the embedded default): the same page `npm run demo`
@@ -43,8 +44,8 @@ export async function registerDemo(app: FastifyInstance): Promise<void> {
   );
   app.get<{ Params: { '*': string } }>('/demo/*', { schema: { hide: true } }, (request, reply) => {
     const asset = demo.ASSETS[`/${request.params['*']}`];
-    if (!asset)
-      return reply.code(404).headers(answerHeaders('text/plain; charset=utf-8')).send('not found\n');
+    // Like every other refusal: the catalogue's JSON error (the error handler renders it).
+    if (!asset) throw new AppError('NOT_FOUND', 'no such demo asset');
     return reply.headers(answerHeaders(asset.type)).send(createReadStream(asset.file));
   });
 }
