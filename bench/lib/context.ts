@@ -1,6 +1,6 @@
 import type { Pool } from 'undici';
 import { MiB } from './body.ts';
-import { putObject } from './http.ts';
+import { postObject, putObject } from './http.ts';
 import { type Layout, PROXY_CPU } from './pinning.ts';
 import { rssMiB } from './proc.ts';
 import { collectGarbage, createBucket, deleteObject, removeBucket, type S3Side } from './s3.ts';
@@ -72,16 +72,20 @@ export const stowageTrees = (
 
 /**
  * One 10 MiB upload (modules, JIT, sockets), deleted again, so that what follows measures the
- * steady state; resolves with the idle RSS after it (MiB).
+ * steady state; resolves with the idle RSS after it (MiB). `form`: a 10 MiB multipart/form-data
+ * upload too (two parts: the form path's parser and part writer), for scenarios that measure forms —
+ * its part buffers stay in the pool for reuse, so scenarios that report memory above idle leave it out.
  */
 export async function warmUp(
   context: BenchContext,
   pool: Pool,
   server: Stowage,
   bucket: string,
+  options: { form?: boolean } = {},
 ): Promise<number> {
   const key = `warm-up-${server.pid}`;
   await putObject(pool, server, key, 10 * MiB);
   await deleteObject(context.s3.client, bucket, key);
+  if (options.form) await deleteObject(context.s3.client, bucket, await postObject(pool, server, 10 * MiB));
   return rssMiB(server.pid);
 }

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { GiB, MiB } from '../lib/body.ts';
 import { type BenchContext, stowageTrees, warmUp, withStowage } from '../lib/context.ts';
 import { openPool, sendUpload } from '../lib/http.ts';
+import { median } from '../lib/load.ts';
 import { peakRssMiB, resetPeak, rssMiB, s3ServerPids, startCpuCount } from '../lib/proc.ts';
 import { fixed, ratio, type Table } from '../lib/report.ts';
 import { collectGarbage, deleteObject, uploadDirect } from '../lib/s3.ts';
@@ -22,7 +23,8 @@ import { benchConfig, type Stowage } from '../lib/stowage.ts';
  * (32 by default before issue 13, 64 after) never refuses one: at 64 each key has 16 in flight.
  * What is measured is the memory budget's admission, which the issue wants to hold 64 uploads
  * without a 503; a 429 would still be counted in its own column. With STOWAGE_BENCH_BEFORE the other tree's POST and PUT are paths too.
- * The paths take turns level by level (the first path rotates); the objects of a level are deleted
+ * Each level runs `--rounds` times, the paths taking turns (the first path rotates round by round),
+ * and the table reports medians; the objects of a level are deleted
  * and Ceph's garbage collector runs before the next path starts.
  */
 
@@ -37,6 +39,20 @@ interface Level {
   idle: number;
   /** `count` uploads of `size` at once; resolves with each one's outcome. */
   run(count: number, size: number, level: number): Promise<Outcome[]>;
+}
+
+/** One level of one path in one round. */
+interface Measurement {
+  outcomes: Outcome[];
+  /** Peak RSS (VmHWM, reset before the level) and the pool's peak lent, MiB. */
+  peak: number;
+  poolPeak: number;
+  /** RSS and pool buffers allocated when the level started (MiB). */
+  startRss: number;
+  startPool: number;
+  mibPerSecond: number;
+  /** Stowage CPU seconds per GiB stored. */
+  cpu: number;
 }
 
 /** An upload's outcome: the HTTP status (0: no answer, `error` says why) and what it stored. */
@@ -126,7 +142,7 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
     for (const { server, suffix } of stowageTrees(stowage, before)) {
       const pool = openPool(server, Math.max(...levels));
       pools.push(pool);
-      const idle = await warmUp(context, pool, server, bucket);
+      const idle = await warmUp(context, pool, server, bucket, { form: true });
       const tag = suffix ? 'before' : 'this';
       paths.push(
         {
@@ -145,56 +161,71 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
     }
     paths.push({ name: DIRECT, stowage: undefined, idle: Number.NaN, run: directRun(client, bucket) });
 
+    /** One level of one path: `level` uploads at once, with what Stowage and S3 spent on them. */
+    const measure = async (path: Level, level: number): Promise<Measurement> => {
+      const pid = path.stowage?.pid ?? stowage.pid;
+      const startPool = path.stowage
+        ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_bytes')
+        : Number.NaN;
+      const startRss = path.stowage ? rssMiB(path.stowage.pid) : Number.NaN;
+      resetPeak(pid);
+      const cpu = startCpuCount(pid, s3Pids);
+      const started = performance.now();
+      const outcomes = await path.run(level, size, level);
+      const seconds = (performance.now() - started) / 1000;
+      const peak = path.stowage ? peakRssMiB(path.stowage.pid) : Number.NaN;
+      const poolPeak = path.stowage
+        ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_peak_bytes')
+        : Number.NaN;
+      const stored = outcomes.filter((outcome) => outcome.key !== undefined).length;
+      return {
+        outcomes,
+        peak,
+        poolPeak,
+        startRss,
+        startPool,
+        mibPerSecond: (stored * size) / MiB / seconds,
+        cpu: path.stowage ? cpu().stowage / ((stored * size) / GiB) : Number.NaN,
+      };
+    };
+
     const rows: Table['rows'] = [];
     const errors: string[] = [];
+    const { rounds } = context.options;
     for (const [index, level] of levels.entries()) {
-      const rates = new Map<string, number>();
-      const measured: Array<{
-        path: Level;
-        outcomes: Outcome[];
-        peak: number;
-        poolPeak: number;
-        /** RSS and pool buffers allocated when the level started (MiB). */
-        startRss: number;
-        startPool: number;
-        mibPerSecond: number;
-        cpu: number;
-      }> = [];
-      for (const path of paths.map((_, n) => paths[(n + index) % paths.length]!)) {
-        const pid = path.stowage?.pid ?? stowage.pid;
-        const startPool = path.stowage
-          ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_bytes')
-          : Number.NaN;
-        const startRss = path.stowage ? rssMiB(path.stowage.pid) : Number.NaN;
-        resetPeak(pid);
-        const cpu = startCpuCount(pid, s3Pids);
-        const started = performance.now();
-        const outcomes = await path.run(level, size, level);
-        const seconds = (performance.now() - started) / 1000;
-        const peak = path.stowage ? peakRssMiB(path.stowage.pid) : Number.NaN;
-        const poolPeak = path.stowage
-          ? await poolGaugeMiB(path.stowage, 'stowage_upload_buffer_peak_bytes')
-          : Number.NaN;
-        const stored = outcomes.filter((outcome) => outcome.key !== undefined);
-        const mibPerSecond = (stored.length * size) / MiB / seconds;
-        const stowageCpu = path.stowage ? cpu().stowage / ((stored.length * size) / GiB) : Number.NaN;
-        rates.set(path.name, mibPerSecond);
-        measured.push({ path, outcomes, peak, poolPeak, startRss, startPool, mibPerSecond, cpu: stowageCpu });
-        const firstError = outcomes.find((outcome) => outcome.error)?.error;
-        if (firstError) errors.push(`${level} × ${path.name}: ${firstError.slice(0, 200)}`);
-        context.log(
-          `concurrency ${level} × ${path.name}: ${stored.length}/${level} stored, ${fixed(mibPerSecond)} MiB/s` +
-            (path.stowage ? `, peak RSS ${fixed(peak)} MiB` : ''),
-        );
-        await Promise.all(stored.map((outcome) => deleteObject(client, bucket, outcome.key!)));
-        await collectGarbage(context.s3.server);
+      // Every path `rounds` times, the paths taking turns (the first path rotates round by round), so
+      // a cold first upload or a burst of load elsewhere on the machine lands on each path in turn.
+      const measured = new Map<Level, Measurement[]>(paths.map((path) => [path, []]));
+      for (let round = 0; round < rounds; round++) {
+        const turn = index + round;
+        for (const path of paths.map((_, n) => paths[(n + turn) % paths.length]!)) {
+          const measurement = await measure(path, level);
+          measured.get(path)!.push(measurement);
+          const firstError = measurement.outcomes.find((outcome) => outcome.error)?.error;
+          if (firstError) errors.push(`${level} × ${path.name}: ${firstError.slice(0, 200)}`);
+          const stored = measurement.outcomes.filter((outcome) => outcome.key !== undefined);
+          context.log(
+            `concurrency ${level} × ${path.name}, round ${round + 1}/${rounds}: ${stored.length}/${level} stored, ` +
+              `${fixed(measurement.mibPerSecond)} MiB/s` +
+              (path.stowage ? `, peak RSS ${fixed(measurement.peak)} MiB` : ''),
+          );
+          await Promise.all(stored.map((outcome) => deleteObject(client, bucket, outcome.key!)));
+          await collectGarbage(context.s3.server);
+        }
       }
-      // Display order is the paths' order, whatever order they ran in.
-      measured.sort((a, b) => paths.indexOf(a.path) - paths.indexOf(b.path));
-      for (const { path, outcomes, peak, poolPeak, startRss, startPool, mibPerSecond, cpu } of measured) {
+      const directRate = median(
+        measured.get(paths.find((path) => path.name === DIRECT)!)!.map((m) => m.mibPerSecond),
+      );
+      for (const path of paths) {
+        const runs = measured.get(path)!;
+        const outcomes = runs.flatMap((run) => run.outcomes);
         const count = (status: number) => outcomes.filter((outcome) => outcome.status === status).length;
+        const peak = Math.max(...runs.map((run) => run.peak));
+        const poolPeak = Math.max(...runs.map((run) => run.poolPeak));
         const bound = path.idle + budget;
         const isStowage = path.stowage !== undefined;
+        const rate = median(runs.map((run) => run.mibPerSecond));
+        const first = runs[0]!;
         rows.push([
           level,
           path.name,
@@ -206,17 +237,20 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           isStowage ? fixed(path.idle) : '—',
           isStowage ? `${fixed(bound)} (${peak <= bound ? 'within' : `+${fixed(peak - bound)}`})` : '—',
           Number.isNaN(poolPeak) ? '—' : fixed(poolPeak),
-          isStowage ? `${fixed(startRss)}${Number.isNaN(startPool) ? '' : ` (${fixed(startPool)})`}` : '—',
-          fixed(mibPerSecond),
-          ratio(mibPerSecond, rates.get(DIRECT)!),
-          isStowage ? fixed(cpu, 2) : '—',
+          isStowage
+            ? `${fixed(first.startRss)}${Number.isNaN(first.startPool) ? '' : ` (${fixed(first.startPool)})`}`
+            : '—',
+          fixed(rate),
+          ratio(rate, directRate),
+          runs.map((run) => fixed(run.mibPerSecond)).join(', '),
+          isStowage ? fixed(median(runs.map((run) => run.cpu)), 2) : '—',
         ]);
       }
     }
     await Promise.all(pools.map((pool) => pool.close()));
     return [
       {
-        title: `${size / MiB} MiB uploads at once, shipped admission limits (uploadMemory ${budget} MiB)`,
+        title: `${size / MiB} MiB uploads at once, shipped admission limits (uploadMemory ${budget} MiB; median of ${context.options.rounds} rounds)`,
         header: [
           'at once',
           'path',
@@ -231,15 +265,17 @@ export async function concurrencyScenario(context: BenchContext): Promise<Table[
           'RSS at start (pool allocated) (MiB)',
           'aggregate MiB/s',
           'ratio to direct',
+          'rounds (MiB/s)',
           'Stowage CPU s/GiB',
         ],
         rows,
         notes: [
           `Uploads spread over ${API_KEYS} API keys (principals), so uploadsPerPrincipal (32 by default before issue 13, 64 after) refuses none: 16 per key at 64. ` +
+            'Counts (201, 503, …) are summed over the rounds; peak RSS and pool peak are the highest of the rounds; MiB/s, its ratio (median over median direct) and CPU are medians. ' +
             'Direct: "201" counts the uploads that completed, "other" the ones that failed. ' +
             'Aggregate MiB/s: bytes stored (201s only) over the time until the last upload of the level ' +
             'was answered. Stowage CPU: user + system seconds of the Stowage process per GiB stored. ' +
-            'Peak RSS: VmHWM, reset before each level and path; idle RSS: after one 10 MiB warm-up upload. ' +
+            'Peak RSS: VmHWM, reset before each level and path; idle RSS: after the warm-up (one 10 MiB PUT and one 10 MiB form upload, so neither path is measured cold). ' +
             'Pool peak lent: /metrics stowage_upload_buffer_peak_bytes (trees since issue 13; since start). ' +
             'RSS at start: when the level began, with the pool buffers that existed then (stowage_upload_buffer_bytes).',
           ...(errors.length > 0 ? [`First error per level and path: ${errors.join('; ')}`] : []),
