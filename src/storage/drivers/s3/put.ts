@@ -88,14 +88,19 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
       throw new AppError('BAD_REQUEST', 'The body is longer than its declared length');
     }
     throwIfAborted(input.signal);
-    const writer = await PartWriter.begin(context, params, {
+    // The reservation and CreateMultipartUpload (two round trips) go while the next part is read: the
+    // body is not left waiting on the socket for them. The first part is sent once the upload exists.
+    const beginning = PartWriter.begin(context, params, {
       writeId,
       ifMatch: input.ifMatch,
       signal: input.signal,
     });
+    // Observed at once: a failed begin (cleaned up by itself) may otherwise wait on a part being read.
+    beginning.catch(() => undefined);
     try {
-      const written = await sendParts(context, writer, body, buffer, input.signal);
+      const written = await sendParts(context, beginning, body, buffer, input.signal);
       checkLength(input, written);
+      const writer = await beginning;
       // Before completing: what is at the key now (see the top of the file).
       const replaced = writeId === undefined && (await stillMatches(context, input.key, input.ifMatch));
       const etag = await writer.complete(input.signal);
@@ -103,7 +108,9 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
     } catch (error) {
       // The body's own failure (or the abort) explains the failure better than what it did to the upload.
       const failure = body.error ?? (input.signal?.aborted ? abortReason(input.signal) : error);
-      await writer.abandon(failure);
+      // A begin that failed has cleaned up after itself; an upload that was begun is abandoned.
+      const writer = await beginning.catch(() => undefined);
+      await writer?.abandon(failure);
       throw failure;
     }
   } finally {
@@ -113,7 +120,8 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
 }
 
 /**
- * Sends the body as parts, the first already in `own` (full). Each further part is filled into a free
+ * Sends the body as parts to the upload `beginning` creates, the first already in `own` (full): parts
+ * are read while it is created and sent once it exists. Each further part is filled into a free
  * buffer — `own` when its part has been sent, else one borrowed from the pool (while fewer than
  * `queueSize` parts are in flight and the pool has room without anyone waiting) — and sent while the
  * next is filled. Borrowed buffers go back after each part, so an upload holds extra memory only while
@@ -121,7 +129,7 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
  */
 async function sendParts(
   context: S3Context,
-  writer: PartWriter,
+  beginning: Promise<PartWriter>,
   body: BodyReader,
   own: Buffer,
   signal: AbortSignal | undefined,
@@ -135,8 +143,9 @@ async function sendParts(
   const send = (buffer: Buffer, bytes: number, lease: PartLease | undefined) => {
     partNumber += 1;
     total += bytes;
-    const sending: Promise<void> = writer
-      .uploadPart(partNumber, buffer.subarray(0, bytes), signal)
+    const number = partNumber;
+    const sending: Promise<void> = beginning
+      .then((writer) => writer.uploadPart(number, buffer.subarray(0, bytes), signal))
       .catch((error: unknown) => {
         failure ??= { error };
       })
