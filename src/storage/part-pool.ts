@@ -15,8 +15,11 @@ import { AppError } from '../errors.ts';
  *   send parts in parallel) never waits and refuses while anyone is queued: a new upload's first buffer
  *   comes before a running upload's second, so arrivals slow the running ones down, never fail them.
  * - Free buffers of another size are dropped when a lease needs their room (storages may differ in
- *   part size), and every kept buffer once the pool has lent nothing for `idleMs`: memory taken by a
- *   burst goes back to the system when the burst is over.
+ *   part size), and every kept buffer once the pool has lent nothing for `idleMs` (5 minutes): memory
+ *   taken by a burst goes back to the system when the uploads have stopped. Not sooner: the first touch
+ *   of fresh memory is what a buffer costs most (page faults: 0.7–3.2 s of CPU per GiB on the bench's
+ *   VM, against 0.07–0.10 s/GiB to copy into a reused buffer: bench/probes/first-touch.ts), so a pool that emptied
+ *   itself after every lull of 30 s made each new burst of form uploads pay it again.
  */
 
 export interface PartLease {
@@ -36,6 +39,9 @@ export interface PoolUse {
   /** Leases queued for room. */
   waiting: number;
 }
+
+/** How long the pool lends nothing before it gives its kept buffers back (see the top of the file). */
+export const IDLE_TRIM_MS = 5 * 60_000;
 
 /** Buffers at least this big are kept for reuse; smaller ones are dropped on release. */
 export const REUSED_BUFFER_BYTES = 5 * 2 ** 20;
@@ -62,7 +68,7 @@ export class PartPool {
 
   constructor(capacity: number, options: { idleMs?: number } = {}) {
     this.capacity = capacity;
-    this.#idleMs = options.idleMs ?? 30_000;
+    this.#idleMs = options.idleMs ?? IDLE_TRIM_MS;
   }
 
   get use(): PoolUse {
