@@ -88,6 +88,7 @@ export async function storeObject(
     const result = await driver.put({
       key: backendKey(storage, key),
       body: meter,
+      sha256: meter.endedDigest,
       metadata,
       overwrite: file.overwrite ?? profile.overwrite,
       ...(file.ifMatch !== undefined && { ifMatch: file.ifMatch }),
