@@ -68,8 +68,9 @@ try {
   const pool = new PartPool(config.limits.uploadMemory);
   const storages = createStorages(config, createLinks(config), pool);
   for (const storage of storages.values()) await storage.driver.check();
-  // As deployed: pino at info, one line per request, written synchronously (to a file here, not stdout).
-  const destination = pino.destination({ dest: join(dir, 'stowage.log'), sync: true });
+  // As deployed: pino at info, one line per request, through pino's default destination (an
+  // asynchronous SonicBoom on stdout), to a file here.
+  const destination = pino.destination({ dest: join(dir, 'stowage.log'), sync: false });
   const app = await buildApp(config, {
     storages,
     links: createLinks(config),
