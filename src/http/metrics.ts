@@ -10,7 +10,7 @@ const UNMATCHED = '(unmatched)';
  * before the routes so the hook sees them all.
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? UNMATCHED,
@@ -18,6 +18,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
     };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

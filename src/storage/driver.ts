@@ -50,6 +50,12 @@ export interface PutInput {
   /** Aborting destroys the body and cleans up anything partial before `put` rejects. */
   signal?: AbortSignal;
   /**
+   * The body's hex SHA-256 once it has been read to its end (undefined before), when the caller
+   * hashes it anyway (the upload receipt's Meter): a driver that signs the body's hash sends this one
+   * instead of hashing the same bytes again.
+   */
+  sha256?: () => string | undefined;
+  /**
    * The part buffer admitted for this upload (src/http/admission.ts), `partBufferSize` bytes, lent to
    * this write for its duration. Absent: the driver leases its own from the upload memory pool.
    */

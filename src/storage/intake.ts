@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import { asClientAbort } from './client-abort.ts';
 import { isSafeInline, resolveContentType } from './content-type.ts';
 import { dispositionHeader } from './disposition.ts';
 import type { ObjectMetadata } from './driver.ts';
+import { feed } from './feed.ts';
 import { chooseExtension, generateKey, sanitizeFilename } from './keys.ts';
 import { Meter, tooLarge } from './meter.ts';
 import { peek } from './peek.ts';
@@ -82,12 +82,13 @@ export async function storeObject(
     const metadata = objectMetadata(profile, contentType, originalName, key);
 
     const meter = new Meter(profile.maxFileSize);
-    // The pipeline carries a client abort or a size-limit error from either side to the other; the
-    // driver sees it as a failing body and abandons the write. Its own rejection is observed via `put`.
-    const flowing = pipeline(body, meter).catch(() => undefined);
+    // A client abort or a size-limit error goes from either side to the other (feed.ts); the driver
+    // sees it as a failing body and abandons the write.
+    feed(body, meter);
     const result = await driver.put({
       key: backendKey(storage, key),
       body: meter,
+      sha256: meter.endedDigest,
       metadata,
       overwrite: file.overwrite ?? profile.overwrite,
       ...(file.ifMatch !== undefined && { ifMatch: file.ifMatch }),
@@ -95,7 +96,6 @@ export async function storeObject(
       ...(file.signal !== undefined && { signal: file.signal }),
       ...(file.buffer !== undefined && { buffer: file.buffer }),
     });
-    await flowing;
     report?.({ outcome: 'stored', seconds: seconds(), bytes: result.size });
     return {
       storage: storage.name,

@@ -15,8 +15,26 @@ const MAX_FILENAME_BYTES = 512;
 const safeExtension = /^[a-z0-9]{1,12}$/;
 
 export function generateKey(extension?: string): string {
-  const id = randomBytes(16).toString('hex');
+  const id = randomId();
   return extension ? `${id}.${extension}` : id;
+}
+
+/**
+ * 128 bits from the CSPRNG, hex. Drawn from a block of 256 ids filled at once, as
+ * `crypto.randomUUID()` does with its own cache: a synchronous `randomBytes(16)` per key cost
+ * ≈ 20 µs (the crypto job set up per call), a few per cent of a small upload (bench/README).
+ */
+const ID_BYTES = 16;
+let idBlock = Buffer.alloc(0);
+let idOffset = 0;
+function randomId(): string {
+  if (idOffset + ID_BYTES > idBlock.length) {
+    idBlock = randomBytes(ID_BYTES * 256);
+    idOffset = 0;
+  }
+  const id = idBlock.toString('hex', idOffset, idOffset + ID_BYTES);
+  idOffset += ID_BYTES;
+  return id;
 }
 
 /**

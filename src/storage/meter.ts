@@ -12,6 +12,7 @@ export class Meter extends Transform {
   bytes = 0;
   readonly #hash = createHash('sha256');
   readonly #maxBytes: number;
+  #hex: string | undefined;
 
   constructor(maxBytes: number) {
     super();
@@ -28,10 +29,18 @@ export class Meter extends Transform {
     callback(null, chunk);
   }
 
-  /** Hex SHA-256 of everything that passed; call once, after the stream ended. */
+  /** Hex SHA-256 of everything that passed; call after the stream ended (later calls give the same). */
   digest(): string {
-    return this.#hash.digest('hex');
+    this.#hex ??= this.#hash.digest('hex');
+    return this.#hex;
   }
+
+  /**
+   * The digest once every byte has been read out of the meter (the stream ended), else undefined:
+   * for a driver that sends the body in one request signed with its SHA-256, which then need not
+   * hash the same bytes a second time (PutInput.sha256).
+   */
+  readonly endedDigest = (): string | undefined => (this.readableEnded ? this.digest() : undefined);
 }
 
 export const tooLarge = (maxBytes: number): AppError =>

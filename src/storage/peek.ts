@@ -19,7 +19,8 @@ export function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; b
       stream.off('error', onError);
       stream.off('close', onClose);
       if (error) return reject(error);
-      const head = Buffer.concat(chunks, length);
+      // One chunk (the usual case: a socket read is larger than the window) is the head as it is.
+      const head = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
       if (stream.readableEnded) return resolve({ head, body: Readable.from(head.length > 0 ? [head] : []) });
       if (head.length > 0) stream.unshift(head);
       resolve({ head, body: stream });

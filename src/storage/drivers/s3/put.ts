@@ -80,8 +80,10 @@ export async function putObject(context: S3Context, input: PutInput): Promise<Pu
       const data = buffer.subarray(0, filled);
       checkLength(input, data.length);
       throwIfAborted(input.signal);
-      if (writeId !== undefined) return await putCreateOnly(context, params, data, writeId);
-      return await putReplacing(context, params, data, input.ifMatch);
+      // The whole body is in `data` and has passed the meter: its digest is this request's payload hash.
+      const sha256 = input.sha256?.();
+      if (writeId !== undefined) return await putCreateOnly(context, params, data, writeId, sha256);
+      return await putReplacing(context, params, data, input.ifMatch, sha256);
     }
     if (buffer.length < context.profile.partSize) {
       // Only a body longer than declared gets here (the buffer was sized from its declared length).

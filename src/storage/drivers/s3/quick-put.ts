@@ -1,7 +1,7 @@
-import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { createBucketEndpoint } from './bucket-endpoint.ts';
+import { payloadSha256 } from './payload-hash.ts';
 import { createRequestSigner, encodeKeyPath, type SigningCredentials } from './sigv4.ts';
 
 /**
@@ -42,7 +42,12 @@ export interface QuickPutSettings {
 /** What S3 answered: stored (its ETag, when it sent one), the key taken, or undefined: ask the SDK. */
 export type QuickPutAnswer = { etag: string | undefined } | 'exists' | undefined;
 
-export type QuickPut = ((params: PutObjectCommandInput, data: Buffer) => Promise<QuickPutAnswer>) & {
+/** `sha256`: the body's digest when the caller has it already (payload-hash.ts); else hashed here. */
+export type QuickPut = ((
+  params: PutObjectCommandInput,
+  data: Buffer,
+  sha256?: string,
+) => Promise<QuickPutAnswer>) & {
   close(): void;
 };
 
@@ -61,7 +66,11 @@ export function createQuickPut(settings: QuickPutSettings): QuickPut {
   const endpoint = createBucketEndpoint(settings.bucketUrl, settings.timeoutMs, 'PutObject');
   const sign = createRequestSigner(endpoint.host, settings.region);
 
-  const put = async (params: PutObjectCommandInput, data: Buffer): Promise<QuickPutAnswer> => {
+  const put = async (
+    params: PutObjectCommandInput,
+    data: Buffer,
+    sha256?: string,
+  ): Promise<QuickPutAnswer> => {
     if (params.Bucket !== settings.bucket || typeof params.Key !== 'string') return undefined;
     const headers = requestHeaders(params, data, settings.checksums);
     if (headers === undefined) return undefined;
@@ -72,7 +81,7 @@ export function createQuickPut(settings: QuickPutSettings): QuickPut {
       return undefined;
     }
     const path = `${endpoint.basePath}/${encodeKeyPath(params.Key)}`;
-    const payloadHash = settings.signPayload ? hash('sha256', data) : 'UNSIGNED-PAYLOAD';
+    const payloadHash = settings.signPayload ? payloadSha256(data, sha256) : 'UNSIGNED-PAYLOAD';
     const response = await endpoint.send(
       'PUT',
       path,

@@ -7,6 +7,7 @@ import type { S3Context } from './context.ts';
 import { outcomeUnknown, retractLateWrite } from './create-only.ts';
 import { httpStatusOf, isConditionalConflict, isPreconditionFailed, toAppError } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
+import { signedWithHash } from './payload-hash.ts';
 import type { QuickPutAnswer } from './quick-put.ts';
 import { storedEtag } from './stored-etag.ts';
 
@@ -20,17 +21,20 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * One create-only PutObject (If-None-Match: *) of a body in memory: on the quick path first
- * (quick-put.ts), whose plain answers stand; anything else is sent again through the SDK.
+ * (quick-put.ts), whose plain answers stand; anything else is sent again through the SDK. `sha256`:
+ * the body's digest when the caller has it (payload-hash.ts), signed instead of hashing the body again.
  */
 export async function putCreateOnly(
   context: S3Context,
   params: PutObjectCommandInput,
   data: Buffer,
   writeId: string,
+  sha256?: string,
 ): Promise<PutResult> {
   const key = params.Key as string;
-  const quick = await quickCreateOnly(context, params, data, writeId);
-  const etag = quick !== undefined ? quick.etag : await sdkCreateOnly(context, params, data, writeId);
+  const known = context.connection.signPayload ? sha256 : undefined;
+  const quick = await quickCreateOnly(context, params, data, writeId, known);
+  const etag = quick !== undefined ? quick.etag : await sdkCreateOnly(context, params, data, writeId, known);
   return { key, size: data.length, etag: await storedEtag(context, key, etag, writeId), replaced: false };
 }
 
@@ -40,11 +44,12 @@ async function quickCreateOnly(
   params: PutObjectCommandInput,
   data: Buffer,
   writeId: string,
+  sha256: string | undefined,
 ): Promise<{ etag: string | undefined } | undefined> {
   if (context.quickPut === undefined) return undefined;
   let answer: QuickPutAnswer;
   try {
-    answer = await context.quickPut(params, data);
+    answer = await context.quickPut(params, data, sha256);
   } catch (error) {
     // A timeout (the only rejection): S3 may still carry the write out.
     const failure = toAppError(error, { operation: 'PutObject', createOnly: true });
@@ -69,11 +74,15 @@ async function sdkCreateOnly(
   params: PutObjectCommandInput,
   data: Buffer,
   writeId: string,
+  sha256: string | undefined,
 ): Promise<string | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
       const output = await context.client.send(
-        new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, IfNoneMatch: '*' }),
+        signedWithHash(
+          new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, IfNoneMatch: '*' }),
+          sha256,
+        ),
       );
       return output.ETag;
     } catch (error) {
@@ -94,18 +103,24 @@ async function sdkCreateOnly(
  * One PutObject that may replace an object. With ifMatch, only that object (in the form this server
  * last accepted, then the other: see withIfMatch). Without, If-None-Match: * first so the answer
  * says whether something was replaced; a server without conditional writes (501) gets the plain write.
+ * `sha256` as for putCreateOnly.
  */
 export async function putReplacing(
   context: S3Context,
   params: PutObjectCommandInput,
   data: Buffer,
   ifMatch: string | undefined,
+  sha256?: string,
 ): Promise<PutResult> {
   const key = params.Key as string;
+  const known = context.connection.signPayload ? sha256 : undefined;
   const send = async (condition: { IfMatch?: string; IfNoneMatch?: string }) =>
     (
       await context.client.send(
-        new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, ...condition }),
+        signedWithHash(
+          new PutObjectCommand({ ...params, Body: data, ContentLength: data.length, ...condition }),
+          known,
+        ),
       )
     ).ETag;
   let etag: string | undefined;
