@@ -6,7 +6,8 @@ import { useStowage } from '../support/stowage.ts';
 import { useS3Proxy } from '../support/use-s3-proxy.ts';
 
 /**
- * tus PATCH bodies of known length stream their whole parts to S3 as they arrive (unsigned payloads):
+ * tus PATCH bodies of known length stream their whole parts to S3 as they arrive, unsigned or in
+ * signed chunks (signed payloads, chunk-signed-payload.ts):
  * seen on the wire by a TCP proxy in front of Ceph, an UploadPart starts while the client is still
  * holding back most of that part's bytes — the buffered path sends none before a part is complete.
  * A part that S3 loses midway is not counted: the upload resumes from the last whole part. Bytes short
@@ -14,19 +15,20 @@ import { useS3Proxy } from '../support/use-s3-proxy.ts';
  */
 const MiB = 2 ** 20;
 const proxy = useS3Proxy();
-const profile = (bucket: string | undefined, extra: Record<string, unknown> = {}) => ({
+const profile = (bucket: string | undefined, signPayload: boolean, extra: Record<string, unknown> = {}) => ({
   driver: 's3' as const,
   bucket: bucket ?? '',
   partSize: '5MiB',
   maxFileSize: '64MiB',
-  s3: { endpoint: proxy.url, signPayload: false, maxAttempts: 1, requestTimeout: '5s' },
+  s3: { endpoint: proxy.url, signPayload, maxAttempts: 1, requestTimeout: '5s' },
   ...extra,
 });
 const stowage = useStowage({
-  buckets: ['streamed', 'typed'],
+  buckets: ['unsigned', 'signed', 'typed'],
   storages: (buckets) => ({
-    streamed: profile(buckets.streamed),
-    typed: profile(buckets.typed, { allowedTypes: ['image/png'] }),
+    unsigned: profile(buckets.unsigned, false),
+    signed: profile(buckets.signed, true),
+    typed: profile(buckets.typed, true, { allowedTypes: ['image/png'] }),
   }),
 });
 const TUS = { 'tus-resumable': '1.0.0' };
@@ -70,10 +72,10 @@ function uploadPartStarts(partNumber: number): { started: Promise<void>; stop: (
   return { started, stop };
 }
 
-describe('tus PATCH bodies stream their whole parts to S3', () => {
+describe.each(['unsigned', 'signed'])('tus PATCH bodies stream their whole parts to S3 (%s)', (storage) => {
   it('an UploadPart starts before the client has sent its part; tails merge; bytes intact', async () => {
     const data = png(13 * MiB);
-    const location = await create('streamed', data.length);
+    const location = await create(storage, data.length);
     // The first PATCH: 7 MiB, held back after 2 MiB until part 1 is on its way to S3.
     const first = uploadPartStarts(1);
     const answered = new Promise<{ status: number; offset: string | undefined }>((resolve, reject) => {
@@ -114,13 +116,13 @@ describe('tus PATCH bodies stream their whole parts to S3', () => {
     });
     const stored = await fetch(location);
     expect(sha256(Buffer.from(await stored.arrayBuffer()))).toBe(sha256(data));
-    const left = await contents(s3Backend(stowage.buckets.streamed ?? '', stowage.s3));
+    const left = await contents(s3Backend(stowage.buckets[storage] ?? '', stowage.s3));
     expect(left.leftovers).toEqual([]);
   });
 
   it('a part S3 loses midway is not counted: the upload resumes from the last whole part', async () => {
     const data = png(15 * MiB);
-    const location = await create('streamed', data.length);
+    const location = await create(storage, data.length);
     expect(await patch(location, 0, data.subarray(0, 5 * MiB))).toEqual({
       status: 204,
       offset: String(5 * MiB),
@@ -138,7 +140,9 @@ describe('tus PATCH bodies stream their whole parts to S3', () => {
     const stored = await fetch(location);
     expect(sha256(Buffer.from(await stored.arrayBuffer()))).toBe(sha256(data));
   });
+});
 
+describe('tus PATCH bodies of a refused type', () => {
   it('a refused type is refused before the first streamed part: 415, nothing stored', async () => {
     const location = await create('typed', 6 * MiB);
     expect(await patch(location, 0, pdf(6 * MiB))).toMatchObject({ status: 415 });
