@@ -51,16 +51,46 @@ function* pieces(total: number, piece: number): Generator<Buffer> {
   for (let sent = 0; sent < total; sent += piece) yield Buffer.alloc(Math.min(piece, total - sent), 'a');
 }
 
-const frame = async (source: Iterable<Buffer>, declared: number) =>
+/** The example's chunks are 64 KiB; Stowage's own size (CHUNK_SIZE) is checked below. */
+const EXAMPLE_CHUNK = 65_536;
+
+const frame = async (source: Iterable<Buffer>, declared: number, chunkSize = EXAMPLE_CHUNK) =>
   Buffer.concat(
-    await Readable.from(signedChunks(Readable.from(source), declared, exampleSigner())).toArray(),
+    await Readable.from(signedChunks(Readable.from(source), declared, exampleSigner(), chunkSize)).toArray(),
   );
+
+/** The data sizes of a framed body's chunks, read head by head (each head `size;chunk-signature=…`). */
+function chunkSizes(body: Buffer): number[] {
+  const sizes: number[] = [];
+  for (let at = 0; at < body.length; ) {
+    const headEnd = body.indexOf('\r\n', at);
+    const head = /^([0-9a-f]+);chunk-signature=[0-9a-f]{64}$/.exec(body.toString('latin1', at, headEnd));
+    if (head === null) throw new Error(`no chunk head at ${at}`);
+    const size = Number.parseInt(head[1] ?? '', 16);
+    sizes.push(size);
+    at = headEnd + 2 + size + 2;
+  }
+  return sizes;
+}
 
 describe('signed chunks (AWS example)', () => {
   it('the encoded length is the example Content-Length', () => {
-    expect(encodedLength(DECODED)).toBe(ENCODED);
-    expect(CHUNK_SIZE).toBe(65_536);
+    expect(encodedLength(DECODED, EXAMPLE_CHUNK)).toBe(ENCODED);
   });
+
+  it.each([0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 12_345])(
+    'in CHUNK_SIZE chunks: full chunks, the rest, the final one; the encoded length as sent (%i bytes)',
+    async (size) => {
+      const body = await frame(pieces(size, 50_000), size, CHUNK_SIZE);
+      expect(body.length).toBe(encodedLength(size));
+      const rest = size % CHUNK_SIZE;
+      expect(chunkSizes(body)).toEqual([
+        ...Array<number>(Math.floor(size / CHUNK_SIZE)).fill(CHUNK_SIZE),
+        ...(rest > 0 ? [rest] : []),
+        0,
+      ]);
+    },
+  );
 
   it.each([65_536 + 1024, 1000, 4096, 70_001])(
     'frames the body byte for byte as documented, whatever pieces it arrives in (%i bytes)',
@@ -78,7 +108,7 @@ describe('signed chunks (AWS example)', () => {
 
   it('an empty body is the final chunk alone', async () => {
     const body = await frame([], 0);
-    expect(body.length).toBe(encodedLength(0));
+    expect(body.length).toBe(encodedLength(0, EXAMPLE_CHUNK));
     expect(body.toString('latin1')).toMatch(/^0;chunk-signature=[0-9a-f]{64}\r\n\r\n$/);
   });
 

@@ -5,8 +5,10 @@ import { EMPTY_SHA256 } from './sigv4.ts';
 /**
  * Frames a body of known length as SigV4 signed chunks (chunk-signer.ts): `size;chunk-signature=…`,
  * CRLF, the data, CRLF; then the empty final chunk. Each chunk is hashed as its bytes pass and its
- * head sent once it is whole, so at most one chunk (CHUNK_SIZE) is held. The source's buffers are
- * passed on as they are, never copied: a source must not reuse a buffer it has yielded.
+ * head sent once it is whole, so at most one chunk (CHUNK_SIZE) is held. A chunk goes out as one
+ * buffer, head and bytes copied together (one socket write per chunk, not one per piece: the copy
+ * costs less than the writes it saves); until then its pieces are held as the source gave them, so a
+ * source must not reuse a buffer it has yielded.
  *
  * A source that runs past `decodedLength`, or ends short of it, fails the stream (DecodedLengthMismatch)
  * before the chunk that would carry the difference is sent: S3 then gets a body shorter than its
@@ -48,8 +50,7 @@ export async function* signedChunks(
       filled += take;
       data = data.subarray(take);
       if (filled === chunkSize) {
-        yield Buffer.from(`${lead}${chunkHead(filled, sign(hash.digest('hex')))}`, 'latin1');
-        yield* pieces;
+        yield framed(lead, chunkHead(filled, sign(hash.digest('hex'))), pieces, filled);
         lead = '\r\n';
         pieces = [];
         filled = 0;
@@ -59,9 +60,18 @@ export async function* signedChunks(
   }
   if (received < decodedLength) throw new DecodedLengthMismatch(decodedLength, received);
   if (filled > 0) {
-    yield Buffer.from(`${lead}${chunkHead(filled, sign(hash.digest('hex')))}`, 'latin1');
-    yield* pieces;
+    yield framed(lead, chunkHead(filled, sign(hash.digest('hex'))), pieces, filled);
     lead = '\r\n';
   }
   yield Buffer.from(`${lead}${chunkHead(0, sign(EMPTY_SHA256))}\r\n`, 'latin1');
+}
+
+/** One chunk as one buffer, head first: one socket write per chunk rather than one per piece. */
+function framed(lead: string, head: string, pieces: Buffer[], size: number): Buffer {
+  const start = lead.length + head.length;
+  const chunk = Buffer.allocUnsafe(start + size);
+  chunk.write(lead + head, 0, 'latin1');
+  let offset = start;
+  for (const piece of pieces) offset += piece.copy(chunk, offset);
+  return chunk;
 }
