@@ -50,11 +50,13 @@ const faultyProfile = (bucket: string | undefined, signPayload = true) => ({
 });
 
 const stowage = useStowage({
-  buckets: ['faulty', 'streamed'],
+  buckets: ['faulty', 'streamed', 'chunked'],
   storages: (buckets) => ({
     faulty: faultyProfile(buckets.faulty),
-    // Unsigned payloads: a PUT with Content-Length streams to S3 as it arrives (one PutObject).
+    // A PUT with Content-Length streams to S3 as it arrives (one PutObject): unsigned here, in signed
+    // chunks on `chunked`.
     streamed: faultyProfile(buckets.streamed, false),
+    chunked: faultyProfile(buckets.chunked),
   }),
 });
 
@@ -250,12 +252,14 @@ describe.each(failures)('S3 that does "$mode"', ({ mode, status, code, withinMs 
   });
 });
 
-describe.each(failures)(
-  'a PUT streamed to S3 as it arrives, when S3 does "$mode"',
-  ({ mode, status, code, withinMs }) => {
+describe.each(
+  failures.flatMap((failure) => ['streamed', 'chunked'].map((storage) => ({ ...failure, storage }))),
+)(
+  'a PUT streamed to S3 as it arrives ($storage), when S3 does "$mode"',
+  ({ mode, status, code, withinMs, storage }) => {
     const expected = { status, code };
     const prefix = `streamed-${mode}/`;
-    const streamed = () => `${stowage.url}/v1/storages/streamed/objects`;
+    const streamed = () => `${stowage.url}/v1/storages/${storage}/objects`;
 
     it(`is answered ${status} ${code} in time, and nothing is stored, even by a stalled S3 resuming`, async () => {
       await proxy.setMode(mode);
@@ -271,17 +275,17 @@ describe.each(failures)(
       );
       await proxy.setMode('pass');
       // A stalled S3 may get the whole body once it resumes and store it: the write id retracts it.
-      expect(await eventuallyNothingUnder(prefix, 15_000, 'streamed')).toEqual({ keys: [], leftovers: [] });
+      expect(await eventuallyNothingUnder(prefix, 15_000, storage)).toEqual({ keys: [], leftovers: [] });
     });
 
     it(`failing midway is answered ${status} within the deadline and leaves nothing`, async () => {
-      const upload = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 16 * MiB);
+      const upload = slowUpload(stowage.url, `/v1/storages/${storage}/objects/${prefix}midway.bin`, 16 * MiB);
       await upload.send(7 * MiB);
       await proxy.setMode(mode);
       await expectFinishedAnswer(upload, expected);
       await proxy.setMode('pass');
-      expect(await eventuallyNothingUnder(prefix, 15_000, 'streamed')).toEqual({ keys: [], leftovers: [] });
-      const again = slowUpload(stowage.url, `/v1/storages/streamed/objects/${prefix}midway.bin`, 6 * MiB);
+      expect(await eventuallyNothingUnder(prefix, 15_000, storage)).toEqual({ keys: [], leftovers: [] });
+      const again = slowUpload(stowage.url, `/v1/storages/${storage}/objects/${prefix}midway.bin`, 6 * MiB);
       again.finish();
       expect((await again.response).status).toBe(201);
     });
