@@ -75,7 +75,7 @@ const s3ConnectionFields = {
   signPayload: bool
     .optional()
     .describe(
-      'Whether upload bodies are covered by the SigV4 signature; defaults to false over https, true over plain http.',
+      'Whether upload bodies are covered by the SigV4 signature (streamed ones in signed chunks); defaults to false over https, true over plain http.',
     ),
   connectTimeout: optionalDuration.describe(
     'TCP connect deadline towards S3 (default `3s`); an unreachable S3 fails fast with 503.',

@@ -152,10 +152,12 @@ describe('upload memory budget exhausted past the wait', () => {
   });
 
   it('answers 503 + Retry-After without reading the body, stores nothing, and the running upload goes on', async () => {
-    const holder = slowUpload(stowage.url, '/v1/storages/tight/objects/holder.bin', 8 * MiB);
+    // Bodies of unknown length, which need a part buffer: one of known length would stream (no buffer).
+    const chunked = { 'transfer-encoding': 'chunked' };
+    const holder = slowUpload(stowage.url, '/v1/storages/tight/objects/holder.bin', 8 * MiB, chunked);
     await holder.send(MiB); // inside its first part buffer, which it keeps until it is done
     await pause(200);
-    const refused = slowUpload(stowage.url, '/v1/storages/tight/objects/refused.bin', 8 * MiB);
+    const refused = slowUpload(stowage.url, '/v1/storages/tight/objects/refused.bin', 8 * MiB, chunked);
     await refused.send(64 * 1024);
     await pause(100);
     expect(sampleValue(await scrapeMetrics(stowage.url), 'stowage_uploads_waiting')).toBe(1);

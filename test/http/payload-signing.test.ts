@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { S3ProfileConfig } from '../../src/config/schema.ts';
+import { AppError } from '../../src/errors.ts';
+import { resolveS3Connection } from '../../src/storage/drivers/s3/connection.ts';
+import { createS3Driver } from '../../src/storage/drivers/s3/driver.ts';
+import { PartPool } from '../../src/storage/part-pool.ts';
 import { sha256 } from '../support/payloads.ts';
 import { slowUpload } from '../support/slow-upload.ts';
 import { useStowage } from '../support/stowage.ts';
@@ -8,9 +14,11 @@ import { useS3Proxy } from '../support/use-s3-proxy.ts';
 /**
  * `signPayload`: what Stowage really sends to S3, read off the wire by a TCP proxy in front of Ceph.
  * Unsigned storages send `x-amz-content-sha256: UNSIGNED-PAYLOAD` on PutObject and UploadPart (no
- * second SHA-256 pass over the body); signed ones a SHA-256 per request. Ceph checks the signature
- * either way, so a 201 and the stored bytes show both are accepted and intact. A body of known length
- * streams straight through to S3 only when unsigned: a signed one has to be held to be hashed first.
+ * second SHA-256 pass over the body); signed ones a SHA-256 per request for a body in memory, and
+ * signed chunks (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`) for a body of known length, which streams
+ * straight through to S3 either way. Ceph checks the signature in every case (test/http/
+ * chunk-signed-s3.test.ts shows it refuses a tampered chunk), so a 201 and the stored bytes show all
+ * are accepted and intact.
  */
 const MiB = 2 ** 20;
 const proxy = useS3Proxy();
@@ -133,12 +141,18 @@ describe('a body of known length (PUT with Content-Length)', () => {
     expect(puts[0]?.contentSha256).toBe('UNSIGNED-PAYLOAD');
   });
 
-  it('goes part by part when payloads are signed (SigV4 hashes each body before sending it)', async () => {
-    const sent = await sentPuts(() => upload('signed', 'parts.bin', randomBytes(12 * MiB)));
-    const parts = sent.filter((request) => /\/parts\.bin\?.*partNumber=/.test(request.line));
-    expect(parts).toHaveLength(3);
-    for (const part of parts) expect(part.contentSha256).toMatch(/^[0-9a-f]{64}$/);
-  });
+  it.each([
+    ['12 MiB', 12 * MiB],
+    ['1 MiB + 1 byte', MiB + 1],
+  ])(
+    'streams %s to S3 in one PutObject of signed chunks when payloads are signed, and S3 stores it',
+    async (_, size) => {
+      const sent = await sentPuts(() => upload('signed', `chunked-${size}.bin`, randomBytes(size)));
+      const puts = sent.filter((request) => request.line.includes(`/chunked-${size}.bin`));
+      expect(puts.map((request) => request.line)).toEqual([expect.not.stringMatching(/partNumber|uploadId/)]);
+      expect(puts[0]?.contentSha256).toBe('STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
+    },
+  );
 
   it('a streamed create-only PUT of a taken key: 409 OBJECT_EXISTS, the stored object untouched', async () => {
     const first = randomBytes(3 * MiB);
@@ -153,15 +167,55 @@ describe('a body of known length (PUT with Content-Length)', () => {
     expect(sha256((await stowage.backend('unsigned').object('taken.bin')).body)).toBe(sha256(first));
   });
 
-  it('a client that leaves mid-stream leaves nothing: no object, no upload', async () => {
-    const cut = slowUpload(stowage.url, '/v1/storages/unsigned/objects/cut.bin', 12 * MiB);
-    await cut.send(5 * MiB);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    cut.abort();
-    // S3 got 5 of the 12 MiB a PutObject declared: it stores nothing, and there is no upload to abort.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(await stowage.backend('unsigned').keys()).not.toContain('cut.bin');
-    expect(await stowage.backend('unsigned').leftovers()).toEqual([]);
-    expect((await fetch(`${stowage.url}/healthz`)).status).toBe(200);
+  it.each(['signed', 'unsigned'])(
+    'a client that leaves mid-stream leaves nothing (%s): no object, no upload',
+    async (storage) => {
+      const cut = slowUpload(stowage.url, `/v1/storages/${storage}/objects/cut.bin`, 12 * MiB);
+      await cut.send(5 * MiB);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      cut.abort();
+      // S3 got 5 of the 12 MiB a PutObject declared: it stores nothing, and there is no upload to abort.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await stowage.backend(storage).keys()).not.toContain('cut.bin');
+      expect(await stowage.backend(storage).leftovers()).toEqual([]);
+      expect((await fetch(`${stowage.url}/healthz`)).status).toBe(200);
+    },
+  );
+
+  // HTTP framing keeps a raw PUT's body to its Content-Length, so this is the driver's own guard, for
+  // a body handed to it with a wrong length: signed chunks stop before their final chunk.
+  it.each([
+    ['signed', 'longer', 2 * MiB + 1],
+    ['signed', 'shorter', 2 * MiB - 1],
+    ['unsigned', 'longer', 2 * MiB + 1],
+    ['unsigned', 'shorter', 2 * MiB - 1],
+  ])('a %s body %s than declared: BAD_REQUEST, nothing stored', async (storage, _, size) => {
+    const profile = stowage.config.storages[storage] as S3ProfileConfig;
+    const driver = createS3Driver({
+      name: storage,
+      profile,
+      connection: resolveS3Connection(stowage.config.s3, profile.s3),
+      reservationTtlSeconds: 300,
+      pool: new PartPool(16 * MiB),
+      bufferWaitMs: 1000,
+    });
+    try {
+      const data = randomBytes(size);
+      const failure = await driver
+        .put({
+          key: 'mismatch.bin',
+          body: Readable.from([data.subarray(0, MiB), data.subarray(MiB)]),
+          metadata: { contentType: 'application/octet-stream' },
+          overwrite: false,
+          contentLength: 2 * MiB,
+        })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(AppError);
+      expect((failure as AppError).code).toBe('BAD_REQUEST');
+      expect(await stowage.backend(storage).keys()).not.toContain('mismatch.bin');
+      expect(await stowage.backend(storage).leftovers()).toEqual([]);
+    } finally {
+      await driver.close();
+    }
   });
 });

@@ -30,7 +30,12 @@ export function slowUpload(
     port,
     method: 'PUT',
     path,
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(totalBytes), ...headers },
+    headers: {
+      'content-type': 'application/octet-stream',
+      // A chunked body (`transfer-encoding: chunked` in `headers`) has no Content-Length.
+      ...(headers['transfer-encoding'] !== 'chunked' && { 'content-length': String(totalBytes) }),
+      ...headers,
+    },
   });
   const response = new Promise<Awaited<SlowUpload['response']>>((resolve) => {
     req.on('response', (res) => {

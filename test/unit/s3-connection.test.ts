@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createS3Clients, resolveS3Connection } from '../../src/storage/drivers/s3/connection.ts';
+import {
+  createS3Clients,
+  resolveS3Connection,
+  streamsKnownLengths,
+} from '../../src/storage/drivers/s3/connection.ts';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
 import { presignDirect } from '../../src/storage/drivers/s3/direct-sign.ts';
 
@@ -35,6 +39,16 @@ describe('resolveS3Connection', () => {
     expect(resolveS3Connection({ endpoint: 'http://ceph:7480' }, { signPayload: false }).signPayload).toBe(
       false,
     );
+  });
+
+  it('streams bodies of known length, signed or not, but not signed with the SDK checksums on', () => {
+    const streams = (connection: Parameters<typeof resolveS3Connection>[0]) =>
+      streamsKnownLengths(resolveS3Connection(connection));
+    expect(streams({})).toBe(true);
+    expect(streams({ endpoint: 'http://ceph:7480' })).toBe(true);
+    expect(streams({ endpoint: 'https://s3.example.com', signPayload: false })).toBe(true);
+    expect(streams({ endpoint: 'http://ceph:7480', checksums: 'when_supported' })).toBe(false);
+    expect(streams({ signPayload: true })).toBe(false);
   });
 
   it('merges the override field by field', () => {

@@ -1,36 +1,12 @@
-import { createHash, createHmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRequestSigner } from '../../src/storage/drivers/s3/sigv4.ts';
+import { sdkSigner } from '../support/sdk-signer.ts';
 
 /**
  * Stowage's header signer (sigv4.ts, what quick-put.ts and quick-head.ts send) against AWS's own
  * (@smithy/signature-v4, the SDK's): the same request at the same instant gets the same
  * Authorization, whichever headers it carries.
  */
-
-/** The SDK's SHA-256 interface over node:crypto (HMAC when given a secret). */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Uint8Array | string) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset() {}
-}
-
-const bytes = (data: SourceData): Uint8Array | string =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      : new Uint8Array(data);
 
 afterEach(() => {
   vi.useRealTimers();
@@ -44,14 +20,7 @@ async function sdkAuthorization(
   headers: Record<string, string>,
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
 ): Promise<string | undefined> {
-  const signer = new SignatureV4({
-    credentials,
-    region: 'us-east-1',
-    service: 's3',
-    sha256: Sha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
+  const signer = sdkSigner(credentials);
   const signed = await signer.sign(
     {
       method: 'PUT',

@@ -1,6 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { UndiciHttpHandler } from '@smithy/undici-http-handler';
 import type { S3ConnectionConfig } from '../../../config/schema.ts';
+import { sendStreamsChunkSigned } from './chunk-signed-payload.ts';
 import { sendBodiesUnsigned } from './unsigned-payload.ts';
 
 /** Connection settings with every default applied; still assignable to S3ConnectionConfig. */
@@ -11,7 +12,10 @@ export interface ResolvedS3Connection {
   forcePathStyle: boolean;
   credentials?: NonNullable<S3ConnectionConfig['credentials']>;
   checksums: 'when_supported' | 'when_required';
-  /** false: PutObject and UploadPart bodies are sent as UNSIGNED-PAYLOAD (unsigned-payload.ts). */
+  /**
+   * false: PutObject and UploadPart bodies are sent as UNSIGNED-PAYLOAD (unsigned-payload.ts); true:
+   * signed, bodies in memory with their SHA-256, streamed ones in signed chunks (chunk-signed-payload.ts).
+   */
   signPayload: boolean;
   /** Seconds. */
   connectTimeout: number;
@@ -60,12 +64,22 @@ export function resolveS3Connection(
   };
 }
 
+/**
+ * Whether bodies of known length may go to S3 as they arrive (put.ts, resumable.ts): unsigned, or in
+ * signed chunks. Not with signed payloads and the SDK's checksums on (`when_supported`): the SDK then
+ * frames a stream itself (aws-chunked with a checksum trailer, its body unsigned), and the two framings
+ * do not combine, so such bodies are buffered and signed whole as before.
+ */
+export const streamsKnownLengths = (connection: ResolvedS3Connection): boolean =>
+  !connection.signPayload || connection.checksums === 'when_required';
+
 export interface S3Clients {
   /** Talks to S3 (internal endpoint). */
   client: S3Client;
   /**
    * Sends bodies streamed from the client as they arrive: the same connection pool and credentials,
-   * but one attempt per request (a retry would resend a stream already consumed).
+   * but one attempt per request (a retry would resend a stream already consumed). Signed payloads go
+   * as signed chunks.
    */
   streamClient: S3Client;
   /**
@@ -128,6 +142,7 @@ export function createS3Clients(connection: ResolvedS3Connection): S3Clients {
     requestHandler: client.config.requestHandler,
   });
   if (!connection.signPayload) sendBodiesUnsigned(streamClient);
+  else sendStreamsChunkSigned(streamClient);
   const presignClient = new S3Client({
     ...s3ClientConfig(connection, connection.publicEndpoint ?? connection.endpoint),
     // One credential provider (and cache) for both clients: temporary credentials refresh once.

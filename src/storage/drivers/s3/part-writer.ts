@@ -25,6 +25,8 @@ import { storedEtag } from './stored-etag.ts';
  *   honours it (AWS; Ceph 16 ignores it, so put.ts looks at the key once more before completing).
  * - **Checksums**: with `checksums: when_supported` the SDK sends a CRC with every part; S3 then wants
  *   each part's checksum back in the completion, so whatever UploadPart returned is passed on.
+ * - **Signed payloads**: a part in memory is signed with its SHA-256; a streamed part goes on the
+ *   stream client as signed chunks (chunk-signed-payload.ts), so it is covered without being held.
  * - **ETag**: Ceph answers CompleteMultipartUpload with an empty one (stored-etag.ts).
  * - **Cleanup**: `abandon` aborts the upload, releases the reservation and retracts a completion whose
  *   outcome is unknown (create-only.ts), retried in the background when S3 is unreachable.
@@ -142,8 +144,9 @@ export class PartWriter {
 
   /**
    * Sends part `partNumber` from a stream of exactly `length` bytes as they arrive, on the client that
-   * never retries (a stream cannot be replayed; streamed-part.ts). S3 keeps no part whose body ended
-   * short, so a part that fails midway is simply not there: ListParts decides what counts.
+   * never retries (a stream cannot be replayed; streamed-part.ts), unsigned or in signed chunks. S3
+   * keeps no part whose body ended short, so a part that fails midway is simply not there: ListParts
+   * decides what counts.
    */
   uploadPartStreamed(
     partNumber: number,

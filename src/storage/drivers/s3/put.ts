@@ -2,6 +2,7 @@ import { AppError } from '../../../errors.ts';
 import type { PutInput, PutResult, WriteShape } from '../../driver.ts';
 import type { PartLease } from '../../part-pool.ts';
 import { abortReason, type BodyReader, openBody } from './body.ts';
+import { streamsKnownLengths } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { newWriteId } from './create-only.ts';
 import { metaKeys } from './metadata.ts';
@@ -13,9 +14,11 @@ import { putCreateOnly, putReplacing, putStreamed } from './single-put.ts';
 /**
  * Writes, by what is known of the body before it is read:
  *
- * - **Streamed**: a create-only body of known length (raw PUT with Content-Length) over a connection that
- *   sends payloads unsigned goes to S3 as it arrives, in one PutObject (single-put.ts): no part buffer.
- *   A signed payload needs the SHA-256 of the whole request body before it is sent, so it cannot stream.
+ * - **Streamed**: a create-only body of known length (raw PUT with Content-Length) goes to S3 as it
+ *   arrives, in one PutObject (single-put.ts): no part buffer. Unsigned, or with signed payloads in
+ *   signed chunks (chunk-signed-payload.ts), each chunk hashed as it passes: a payload signed whole
+ *   needs the SHA-256 of the entire body before it is sent. Not with signed payloads and the SDK's
+ *   checksums on (connection.ts `streamsKnownLengths`).
  * - **Buffered**: everything else fills the upload's part buffer (leased from the upload memory pool,
  *   part-pool.ts, and reused: never a fresh allocation per part). A body that ends within it is one
  *   PutObject; a longer one goes part by part through the part writer (part-writer.ts), up to
@@ -38,7 +41,7 @@ const MAX_SINGLE_PUT = 5 * 2 ** 30;
 function streams(context: S3Context, write: WriteShape): boolean {
   const length = write.contentLength;
   return (
-    !context.connection.signPayload &&
+    streamsKnownLengths(context.connection) &&
     !write.overwrite &&
     write.ifMatch === undefined &&
     length !== undefined &&

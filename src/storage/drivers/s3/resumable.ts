@@ -16,6 +16,7 @@ import { SNIFF_BYTES } from '../../intake.ts';
 import { RESUMABLE_STATE_PREFIX } from '../../keys.ts';
 import type { AppendInput, AppendResult, ResumableStore, ResumableUpload } from '../../resumable/store.ts';
 import { openBody } from './body.ts';
+import { streamsKnownLengths } from './connection.ts';
 import type { S3Context } from './context.ts';
 import { abortUploadsOf, type Reservation, release, reserve } from './create-only.ts';
 import { isNotFound, toAppError } from './errors.ts';
@@ -178,10 +179,10 @@ export async function appendResumable(
         ),
         { writeId: upload.writeId, reserved: state.reservation, signal },
       );
-    // A body of known length streams each whole part it holds to S3 as it arrives, where the connection
-    // sends bodies unsigned (SigV4 would need each part's SHA-256 before sending it; README "Bodies of
-    // known length stream through"); a tail is merged through the buffer first.
-    const streamable = !context.connection.signPayload ? input.bodyLength : undefined;
+    // A body of known length streams each whole part it holds to S3 as it arrives (signed payloads in
+    // signed chunks; README "Bodies of known length stream through"); a tail is merged through the
+    // buffer first.
+    const streamable = streamsKnownLengths(context.connection) ? input.bodyLength : undefined;
     let received = 0;
     for (;;) {
       const partLength = Math.min(upload.partSize, upload.length - partStart);

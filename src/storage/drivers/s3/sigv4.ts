@@ -85,8 +85,8 @@ export function hmacHex(key: HmacKey, message: string): string {
   return hash('sha256', Buffer.concat([key.outer, innerHash]), 'hex');
 }
 
-/** `sha256("")`: GET and HEAD have no body. */
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** `sha256("")`: GET and HEAD have no body (and no chunk of a signed aws-chunked body has headers). */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
  * Headers the SDK's signer never signs (@smithy/signature-v4 `ALWAYS_UNSIGNABLE_HEADERS`): hops may

@@ -146,9 +146,9 @@ export async function putReplacing(
 }
 
 /**
- * One create-only PutObject whose body goes to S3 as it arrives: `contentLength` bytes, sent unsigned
- * (the streaming client has signPayload off and never retries, a stream cannot be replayed), so no
- * part buffer is held. S3 stores nothing unless all `contentLength` bytes arrive, so a body that fails
+ * One create-only PutObject whose body goes to S3 as it arrives: `contentLength` bytes on the client
+ * that never retries (a stream cannot be replayed), unsigned or in signed chunks as the connection
+ * says (chunk-signed-payload.ts), so no part buffer is held. S3 stores nothing unless all `contentLength` bytes arrive, so a body that fails
  * or is aborted midway leaves nothing. A 409 (another conditional write in flight, AWS) cannot be
  * replayed here and is answered WRITE_CONFLICT for the client to retry.
  */
@@ -201,10 +201,18 @@ export async function putStreamed(
   return { key, size: sent, etag: await storedEtag(context, key, etag, writeId), replaced: false };
 }
 
-/** undici refuses to send a body that ends before (or runs past) its Content-Length. */
+/**
+ * undici refuses to send a body that ends before (or runs past) its Content-Length; signed chunks
+ * refuse one that disagrees with its decoded length (signed-chunks.ts) before undici could see it.
+ */
+const LENGTH_MISMATCH_CODES = new Set([
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'STOWAGE_DECODED_LENGTH_MISMATCH',
+]);
+
 function isLengthMismatch(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    if ((cause as { code?: unknown }).code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return true;
+    if (LENGTH_MISMATCH_CODES.has((cause as { code?: unknown }).code as string)) return true;
   }
   return false;
 }
