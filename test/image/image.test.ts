@@ -261,9 +261,11 @@ describe('the image', () => {
       needsEngine(context);
       const { name, url } = await startCompose('stop');
       const exports = buckets[2]!;
-      // exports has 16 MiB parts: 24 MiB sent means a multipart upload is open with a part in it
+      // exports has 16 MiB parts: 24 MiB sent means a multipart upload is open with a part in it. A
+      // body of unknown length (chunked): one with a Content-Length would stream as one PutObject.
       const upload = slowUpload(url, '/v1/storages/exports/objects/interrupted.bin', 64 << 20, {
         authorization: `Bearer ${SANDBOX_KEY}`,
+        'transfer-encoding': 'chunked',
       });
       await upload.send(24 << 20);
       const deadline = Date.now() + 30_000;
