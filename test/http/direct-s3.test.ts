@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { S3ProfileConfig } from '../../src/config/schema.ts';
+import { finalizeDirect } from '../../src/storage/direct/finalize.ts';
 import { directKeyFor, issueKey } from '../../src/storage/direct/issued-key.ts';
+import { createCleanups } from '../../src/storage/drivers/s3/background-cleanups.ts';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
 import { promoteStaged } from '../../src/storage/drivers/s3/direct-promote.ts';
 import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
+import { closeStorages, createLinks, createStorages } from '../../src/storage/registry.ts';
 import { form, pdf, png, sha256 } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
 
@@ -504,11 +512,23 @@ describe('direct uploads, refusals', () => {
 });
 
 describe('direct uploads, promotion above the single-copy limit', () => {
+  // Only what the copy uses: the admin client, the bucket, the storage's profile, and a cleanup queue
+  // for a copy that fails (the part writer's).
+  const cleanups = createCleanups(60_000);
+  afterAll(() => cleanups.close());
+  const copyContext = () =>
+    ({
+      client: stowage.s3,
+      bucket: stowage.buckets.docs ?? '',
+      profile: stowage.config.storages.docs as S3ProfileConfig,
+      reservationTtlSeconds: 60,
+      connection: { requestTimeout: 30 },
+      cleanups,
+    }) as unknown as S3Context;
+
   it('copies in parts (UploadPartCopy) with the metadata of a form upload, create-only', async () => {
     const bucket = stowage.buckets.docs ?? '';
-    const profile = stowage.config.storages.docs as S3ProfileConfig;
-    // Only what the copy uses: the admin client, the bucket and the storage's profile.
-    const context = { client: stowage.s3, bucket, profile, reservationTtlSeconds: 60 } as S3Context;
+    const context = copyContext();
     const data = pdf(11 * MiB + 7);
     const from = `${DIRECT_STAGING_PREFIX}copy-test`;
     await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: from, Body: data }));
@@ -532,5 +552,81 @@ describe('direct uploads, promotion above the single-copy limit', () => {
     await expect(promoteStaged(context, input, limits)).rejects.toMatchObject({ code: 'OBJECT_EXISTS' });
     expect(await stowage.backend('docs').leftovers()).toEqual([]);
     await stowage.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+  });
+
+  it('a part copy that fails leaves no multipart upload and the key free to promote', async () => {
+    const bucket = stowage.buckets.docs ?? '';
+    const context = copyContext();
+    const data = pdf(6 * MiB);
+    const from = `${DIRECT_STAGING_PREFIX}copy-fails`;
+    const input = {
+      from,
+      etag: '"0123456789abcdef0123456789abcdef"',
+      size: data.length,
+      to: 'docs/copy-fails.pdf',
+      metadata: { contentType: 'application/pdf', contentDisposition: 'attachment', originalName: 'b.pdf' },
+      writeId: 'copy-fails',
+    };
+    const limits = { singleCopyMax: MiB, partSize: 5 * MiB };
+    // Nothing staged yet: S3 creates the multipart upload, then refuses the first part's copy.
+    await expect(promoteStaged(context, input, limits)).rejects.toThrow();
+    expect(await stowage.backend('docs').leftovers()).toEqual([]);
+    await expect(
+      stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.to })),
+    ).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+    // The reservation was released: the same key promotes once there is something to copy.
+    await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: from, Body: data }));
+    const etag = (await stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: from }))).ETag ?? '';
+    const info = await promoteStaged(context, { ...input, etag }, limits);
+    expect(info.etag).toMatch(/-2"$/);
+    expect(sha256((await stowage.backend('docs').object(input.to)).body)).toBe(sha256(data));
+    await stowage.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: input.to }));
+    await stowage.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: from }));
+  });
+});
+
+describe('direct uploads, bytes sent again while finalize copies them', () => {
+  it('the promoted object is checked again: other bytes are deleted, 412, nothing stored', async () => {
+    const storages = createStorages(stowage.config, createLinks(stowage.config));
+    try {
+      const storage = storages.get('docs');
+      const direct = storage?.driver.direct;
+      if (!storage || !direct) throw new Error('the docs storage offers direct uploads');
+      const binding = { storage: 'docs', principal: 'api-key:alice', keyPrefix: '' };
+      const issued = issueKey({ expiresAt: Date.now() + 600_000 }, binding, directKeyFor(SECRET));
+      const bucket = stowage.buckets.docs ?? '';
+      await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: issued.key, Body: pdf(64 * 1024) }));
+      // What a client replaying its presigned PUT does between finalize's check and its copy: bytes
+      // of a type the storage refuses. A server that honours the copy's source condition refuses the
+      // copy; one that ignores it (Ceph RGW 16) copies them, and the second check catches it.
+      const replaying = {
+        ...direct,
+        promote: async (input: Parameters<typeof direct.promote>[0]) => {
+          const html = Buffer.from('<!doctype html><script>alert(1)</script>'.padEnd(64 * 1024, ' '));
+          await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: issued.key, Body: html }));
+          return direct.promote(input);
+        },
+      };
+      await expect(
+        finalizeDirect(storage, replaying, issued, binding, { warn: () => {} }),
+      ).rejects.toMatchObject({
+        code: 'PRECONDITION_FAILED',
+        status: 412,
+      });
+      const stored = await stowage.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: `docs/${issued.id}` }),
+      );
+      expect(stored.Contents ?? []).toEqual([]);
+      await expect(
+        stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: issued.key })),
+      ).rejects.toMatchObject({
+        name: 'NotFound',
+      });
+      expect(await stowage.backend('docs').leftovers()).toEqual([]);
+    } finally {
+      await closeStorages(storages);
+    }
   });
 });

@@ -90,8 +90,39 @@ export async function finalizeDirect(
       });
     throw error;
   }
+  await verifyPromoted(storage, direct, backendKey(storage, key), info, state.size, head, removeStaged);
   await removeStaged();
   return { key, info, already: false };
+}
+
+/**
+ * The copy is conditional on the verified ETag, but not every server applies a copy's source
+ * condition: Ceph RGW before 17 ignores `x-amz-copy-source-if-match` on CopyObject and UploadPartCopy
+ * (tracker.ceph.com/issues/53945; test/http/direct-s3.test.ts shows it), so bytes sent again with the
+ * still valid presigned URL after the check would be promoted unchecked. What the check looked at — the
+ * size and the first bytes, which decide the type — is checked again on the promoted object, which
+ * the client cannot write to; another object is deleted and the finalize answers as a server that
+ * honours the condition would (412: the staged upload changed).
+ */
+async function verifyPromoted(
+  storage: Storage,
+  direct: DirectUploads,
+  finalKey: string,
+  info: ObjectInfo,
+  size: number,
+  head: Buffer,
+  removeStaged: () => Promise<void>,
+): Promise<void> {
+  const same =
+    info.size === size &&
+    (size === 0 || (await direct.readHead(finalKey, info.etag, SNIFF_BYTES)).equals(head));
+  if (same) return;
+  await storage.driver.delete(finalKey);
+  await removeStaged();
+  throw new AppError(
+    'PRECONDITION_FAILED',
+    'the direct upload changed while it was being finalized; nothing was stored: upload it again with a new key',
+  );
 }
 
 const suffix = (extension: string | undefined) => (extension ? `.${extension}` : '');

@@ -1,23 +1,20 @@
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   type CopyObjectCommandInput,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { PromoteInput, StagedState } from '../../direct/port.ts';
 import type { ObjectInfo } from '../../driver.ts';
 import type { S3Context } from './context.ts';
-import { release, reserve } from './create-only.ts';
+import { type Reservation, release, reserve } from './create-only.ts';
 import { isNotFound, toAppError } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
 import { isReservation, metaKeys, toObjectInfo } from './metadata.ts';
 import { objectParams } from './params.ts';
+import { PartWriter } from './part-writer.ts';
 import { encodeKeyPath } from './sigv4.ts';
 
 /**
@@ -26,7 +23,9 @@ import { encodeKeyPath } from './sigv4.ts';
  * CopyObject (as on CompleteMultipartUpload), so the copy follows the create-only protocol of
  * create-only.ts: reserve the final key, copy onto our own reservation, release it if the copy fails.
  * Every read and copy of the staged object is conditional on the ETag it was verified with: a client
- * replaying its presigned PUT after the check cannot get other bytes promoted.
+ * replaying its presigned PUT after the check cannot get other bytes promoted. Ceph RGW 16 ignores the
+ * copy's source condition (both CopyObject and UploadPartCopy), so finalize.ts checks the promoted
+ * object again whatever the server.
  */
 
 export interface CopyLimits {
@@ -81,8 +80,9 @@ export async function promoteStaged(
   const reservation = await reserve(context, input.to, input.writeId);
   try {
     if (input.size <= limits.singleCopyMax) await copyOnce(context, input);
-    else await copyInParts(context, input, limits.partSize);
+    else await copyInParts(context, input, reservation, limits.partSize);
   } catch (error) {
+    // A multipart copy's writer has released it already; this costs that path one HEAD, on failure.
     await release(context, reservation).catch(() => undefined); // it expires otherwise
     throw toAppError(error, { operation: 'CopyObject' });
   }
@@ -111,43 +111,26 @@ async function copyOnce(context: S3Context, input: PromoteInput): Promise<void> 
   );
 }
 
-async function copyInParts(context: S3Context, input: PromoteInput, copyPartSize: number): Promise<void> {
-  const { client, bucket: Bucket } = context;
+async function copyInParts(
+  context: S3Context,
+  input: PromoteInput,
+  reservation: Reservation,
+  copyPartSize: number,
+): Promise<void> {
   const { Body: _none, ContentLength: _length, ...params } = finalParams(context, input);
-  const created = await client.send(new CreateMultipartUploadCommand(params));
-  const UploadId = created.UploadId ?? '';
+  // Reserved above: the writer completes onto our own reservation and, on failure, aborts the upload
+  // (a copied part is billed storage until then) and releases the key; a failed begin leaves the
+  // reservation to promoteStaged.
+  const writer = await PartWriter.begin(context, params, { writeId: input.writeId, reserved: reservation });
   try {
     const partSize = Math.max(copyPartSize, Math.ceil(input.size / MAX_PARTS));
-    const parts: Array<{ PartNumber: number; ETag: string }> = [];
-    for (let start = 0, PartNumber = 1; start < input.size; start += partSize, PartNumber++) {
-      const end = Math.min(start + partSize, input.size) - 1;
-      const copied = await withIfMatch(input.etag, (CopySourceIfMatch) =>
-        client.send(
-          new UploadPartCopyCommand({
-            Bucket,
-            Key: input.to,
-            UploadId,
-            PartNumber,
-            CopySource: copySource(context, input.from),
-            CopySourceRange: `bytes=${start}-${end}`,
-            CopySourceIfMatch,
-          }),
-        ),
-      );
-      parts.push({ PartNumber, ETag: copied.CopyPartResult?.ETag ?? '' });
+    for (let first = 0, partNumber = 1; first < input.size; first += partSize, partNumber++) {
+      const last = Math.min(first + partSize, input.size) - 1;
+      await writer.copyPart(partNumber, { key: input.from, etag: input.etag, first, last });
     }
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key: input.to,
-        UploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-    );
+    await writer.complete();
   } catch (error) {
-    await client
-      .send(new AbortMultipartUploadCommand({ Bucket, Key: input.to, UploadId }))
-      .catch(() => undefined); // the bucket's AbortIncompleteMultipartUpload rule takes it otherwise
+    await writer.abandon(error);
     throw error;
   }
 }

@@ -7,16 +7,21 @@ import {
   type S3Client,
   UploadPartCommand,
   type UploadPartCommandOutput,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Context } from './context.ts';
 import { cleanUpUpload, outcomeUnknown, type Reservation, reserve, retractLateWrite } from './create-only.ts';
 import { isUnreachable, toAppError } from './errors.ts';
+import { withIfMatch } from './if-match.ts';
+import { encodeKeyPath } from './sigv4.ts';
 import { storedEtag } from './stored-etag.ts';
 
 /**
  * One S3 multipart upload, from its create-only reservation to completion or cleanup: the one place
- * every upload path that writes parts goes through (form files and raw PUTs longer than a part today;
- * resumable and direct uploads next). What S3-compatible servers disagree on is handled here:
+ * every path that writes parts goes through — form files and raw PUTs longer than a part (put.ts),
+ * resumable uploads' PATCHes (resumable.ts), and the promotion of a direct upload above 5 GiB, whose
+ * parts are copied server-side (direct-promote.ts). What S3-compatible servers disagree on is handled
+ * here:
  *
  * - **Create-only**: the key is reserved before CreateMultipartUpload (create-only.ts has the whole
  *   protocol): Ceph RGW ignores If-None-Match on CompleteMultipartUpload, so the completion is sent
@@ -155,6 +160,42 @@ export class PartWriter {
     signal?: AbortSignal,
   ): Promise<void> {
     return this.#sendPart(this.#context.streamClient, partNumber, body, length, signal);
+  }
+
+  /**
+   * Copies bytes `first`…`last` (inclusive) of `sourceKey` in the same bucket as part `partNumber`,
+   * server-side, only while that object's ETag is `sourceEtag` (in the If-Match form the server takes).
+   */
+  async copyPart(
+    partNumber: number,
+    source: { key: string; etag: string; first: number; last: number },
+  ): Promise<void> {
+    const { client, bucket } = this.#context;
+    const copied = await withIfMatch(source.etag, (CopySourceIfMatch) =>
+      client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: this.#key,
+          UploadId: this.#uploadId,
+          PartNumber: partNumber,
+          CopySource: `${bucket}/${encodeKeyPath(source.key)}`,
+          CopySourceRange: `bytes=${source.first}-${source.last}`,
+          CopySourceIfMatch,
+        }),
+      ),
+    ).catch((error: unknown) => {
+      throw toAppError(error, { operation: 'UploadPartCopy' });
+    });
+    const result = copied.CopyPartResult;
+    this.#parts.push({
+      PartNumber: partNumber,
+      ETag: result?.ETag,
+      ...(result?.ChecksumCRC32 !== undefined && { ChecksumCRC32: result.ChecksumCRC32 }),
+      ...(result?.ChecksumCRC32C !== undefined && { ChecksumCRC32C: result.ChecksumCRC32C }),
+      ...(result?.ChecksumCRC64NVME !== undefined && { ChecksumCRC64NVME: result.ChecksumCRC64NVME }),
+      ...(result?.ChecksumSHA1 !== undefined && { ChecksumSHA1: result.ChecksumSHA1 }),
+      ...(result?.ChecksumSHA256 !== undefined && { ChecksumSHA256: result.ChecksumSHA256 }),
+    });
   }
 
   async #sendPart(
