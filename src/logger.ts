@@ -50,6 +50,29 @@ export function requestId(raw: IncomingMessage): string {
   return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
 }
 
+/** Fields that hold a secret wherever they appear one level down (a config block, an S3 connection). */
+const nestedSecrets = ['credentials', 'secretAccessKey', 'signingSecret'] as const;
+
+/**
+ * The logged object with every nested secret field (one level down, as `*.credentials` would match)
+ * masked; the object itself when there is none, so a line without secrets costs a few property checks.
+ */
+export function redactNestedSecrets(object: Record<string, unknown>): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in object) {
+    const value = object[key];
+    if (value === null || typeof value !== 'object') continue;
+    for (const secret of nestedSecrets) {
+      if (!Object.hasOwn(value, secret)) continue;
+      copy ??= { ...object };
+      const masked = copy[key] === value ? { ...value } : (copy[key] as Record<string, unknown>);
+      masked[secret] = '[REDACTED]';
+      copy[key] = masked;
+    }
+  }
+  return copy ?? object;
+}
+
 export function loggerOptions(
   level: string,
   options: { pretty?: boolean } = {},
@@ -64,13 +87,14 @@ export function loggerOptions(
         'res.headers["set-cookie"]',
         'headers.authorization',
         'credentials',
-        '*.credentials',
-        '*.secretAccessKey',
-        '*.signingSecret',
         'resumable.secret',
       ],
       censor: '[REDACTED]',
     },
+    // `*.credentials` and the like as redact paths did the same, but a wildcard path makes pino run
+    // its redactor (a selective clone, then JSON) on every field of every line, strings included:
+    // 12 µs per access line against 6 here (bench/probes/log-line.ts).
+    formatters: { log: redactNestedSecrets },
     serializers: {
       req: (request: { method: string; url: string; host: string; ip: string }) => ({
         method: request.method,

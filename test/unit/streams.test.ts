@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type LoggerOptions, pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
-import { redactUrl } from '../../src/logger.ts';
+import { loggerOptions, redactNestedSecrets, redactUrl } from '../../src/logger.ts';
 import { Meter } from '../../src/storage/meter.ts';
 import { peek } from '../../src/storage/peek.ts';
 
@@ -83,5 +84,51 @@ describe('log redaction', () => {
     expect(redacted).toBe(
       '/v1/links/p/k?expires=5&%73ignature=[REDACTED]&X-Amz-%53ignature=[REDACTED]&SIG%6eATURE=[REDACTED]&%74oken+=s4&x=%ZZ',
     );
+  });
+});
+
+describe('log redaction of secrets in logged objects', () => {
+  const logged = (object: Record<string, unknown>) => {
+    const lines: string[] = [];
+    const options = loggerOptions('info') as LoggerOptions;
+    const logger = pino(options, { write: (line: string) => lines.push(line) });
+    logger.info(object, 'a line');
+    return JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+  };
+
+  it('masks credentials, secret keys and signing secrets one level down, and the top-level ones', () => {
+    const connection = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI' };
+    const failure = Object.assign(new Error('boom'), { credentials: { token: 'tok-123' } });
+    const line = logged({
+      s3: connection,
+      local: { signingSecret: 'sign-me-please' },
+      storage: { credentials: { secretAccessKey: 'nested-secret' }, bucket: 'media' },
+      err: failure,
+      credentials: 'top-level',
+      resumable: { secret: 'resumable-secret' },
+      headers: { authorization: 'Bearer abc', accept: '*/*' },
+      key: 'docs/a.pdf',
+    });
+    expect(JSON.stringify(line)).not.toMatch(
+      /wJalrXUtnFEMI|sign-me-please|nested-secret|tok-123|top-level|resumable-secret|Bearer/,
+    );
+    expect(line).toMatchObject({
+      s3: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: '[REDACTED]' },
+      local: { signingSecret: '[REDACTED]' },
+      storage: { credentials: '[REDACTED]', bucket: 'media' },
+      credentials: '[REDACTED]',
+      resumable: { secret: '[REDACTED]' },
+      headers: { authorization: '[REDACTED]', accept: '*/*' },
+      key: 'docs/a.pdf',
+    });
+    expect((line.err as Record<string, unknown>).credentials).toBe('[REDACTED]');
+    // The caller's objects are left as they were.
+    expect(connection.secretAccessKey).toBe('wJalrXUtnFEMI');
+  });
+
+  it('a line without secrets is logged as it is', () => {
+    const object = { storage: 'media', key: 'a/b.png', bytes: 10, res: { statusCode: 201 } };
+    expect(redactNestedSecrets(object)).toBe(object);
+    expect(logged(object)).toMatchObject({ storage: 'media', key: 'a/b.png', bytes: 10 });
   });
 });
