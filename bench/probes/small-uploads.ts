@@ -5,6 +5,8 @@
  * listens on loopback; S3 is bench/relay/stub-s3.ts (answers at once, stores nothing) and the load
  * comes from bench/probes/upload-load.ts: both in processes of their own, so this process's CPU over
  * the measured window, divided by the uploads completed in it, is what Stowage spent per upload.
+ * With `--heap-profile <file>` the window's allocations are sampled (every 4 KiB, collected objects
+ * included) and the KB allocated per upload printed by allocating function.
  * With `--profile <file>` the window (only it) is also CPU-profiled (node:inspector, a sample every 250 µs)
  * and split into stages (stages.ts); profiling slows the process, so take CPU per upload from runs
  * without it and the split's shares from runs with it. Prints one JSON line.
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '8' },
     bytes: { type: 'string', default: String(10 * 1024) },
     profile: { type: 'string' },
+    'heap-profile': { type: 'string' },
     /** Profiler sampling interval, µs: shorter gives more samples and slows the process more. */
     interval: { type: 'string', default: '250' },
   },
@@ -93,17 +96,27 @@ try {
   const load = fork(new URL('upload-load.ts', import.meta.url).pathname, [JSON.stringify(order)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const session = values.profile ? new Session() : undefined;
+  const heapProfile = values['heap-profile'];
+  const session = values.profile || heapProfile ? new Session() : undefined;
   let started = process.cpuUsage();
   const end = await new Promise<Extract<LoadMessage, { edge: 'end' }>>((resolve, reject) => {
     load.on('message', (message: LoadMessage) => {
       if (message.edge === 'start') {
         void (async () => {
-          if (session) {
-            session.connect();
+          if (session) session.connect();
+          if (session && values.profile) {
             await session.post('Profiler.enable');
             await session.post('Profiler.setSamplingInterval', { interval: Number(values.interval) });
             await session.post('Profiler.start');
+          }
+          // Every allocation is sampled, collected ones included: what the scavenger is paid for.
+          if (session && heapProfile) {
+            await session.post('HeapProfiler.enable');
+            await session.post('HeapProfiler.startSampling', {
+              samplingInterval: 4096,
+              includeObjectsCollectedByMajorGC: true,
+              includeObjectsCollectedByMinorGC: true,
+            });
           }
           started = process.cpuUsage();
         })();
@@ -116,12 +129,18 @@ try {
   const used = process.cpuUsage(started);
   const cpuMs = (used.user + used.system) / 1000;
   let stages: Record<string, number> | undefined;
-  if (session) {
+  let allocation: Record<string, number> | undefined;
+  if (session && values.profile) {
     const { profile } = await session.post('Profiler.stop');
-    writeFileSync(values.profile as string, JSON.stringify(profile));
-    session.disconnect();
+    writeFileSync(values.profile, JSON.stringify(profile));
     stages = splitByStage(profile, cpuMs / Math.max(1, end.completed));
   }
+  if (session && heapProfile) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfile, JSON.stringify(profile));
+    allocation = allocatedBySource(profile, end.completed);
+  }
+  session?.disconnect();
   await new Promise((resolve) => load.once('exit', resolve));
   await app.close();
   destination.flushSync();
@@ -133,6 +152,7 @@ try {
     errors: end.errors,
     ...(end.firstError !== undefined && { firstError: end.firstError }),
     perSecond: Math.round(end.completed / order.seconds),
+    ...(allocation !== undefined && { allocatedKBPerUpload: allocation }),
     cpuMsPerUpload: Number((cpuMs / Math.max(1, end.completed)).toFixed(4)),
     ...(stages && { stagesUs: stages }),
   };
@@ -140,4 +160,36 @@ try {
 } finally {
   await stopChild(stub);
   rmSync(dir, { recursive: true, force: true });
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * KB allocated per upload by the file (package, or `src/…` path) of the allocating function, and
+ * the top functions: a sampling heap profile's self sizes summed over its call tree.
+ */
+function allocatedBySource(profile: { head: HeapNode }, uploads: number): Record<string, number> {
+  const totals = new Map<string, number>();
+  const visit = (node: HeapNode) => {
+    const { url, functionName, lineNumber } = node.callFrame;
+    const where = url.includes('/node_modules/')
+      ? (/\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? url)
+      : url.includes('/src/')
+        ? `src/${url.split('/src/')[1]}`
+        : url || '(native)';
+    const key = `${where} ${functionName || '(anonymous)'}:${lineNumber + 1}`;
+    totals.set(key, (totals.get(key) ?? 0) + node.selfSize);
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  const all = [...totals.values()].reduce((sum, size) => sum + size, 0);
+  return Object.fromEntries([
+    ['(all)', Math.round(all / uploads / 102.4) / 10],
+    ...rows.map(([key, size]) => [key, Math.round(size / uploads / 102.4) / 10]),
+  ]);
 }
