@@ -57,6 +57,18 @@ const nestedSecrets = ['credentials', 'secretAccessKey', 'signingSecret'] as con
  * The logged object with every nested secret field (one level down, as `*.credentials` would match)
  * masked; the object itself when there is none, so a line without secrets costs a few property checks.
  */
+/**
+ * A copy to mask fields in: an Error stays an Error (same prototype, its message and stack kept,
+ * which are not enumerable and a spread would drop), so pino's err serializer still reads it.
+ */
+function shallowCopy(value: object): Record<string, unknown> {
+  if (!(value instanceof Error)) return { ...value };
+  return Object.assign(Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>, value, {
+    message: value.message,
+    stack: value.stack,
+  });
+}
+
 export function redactNestedSecrets(object: Record<string, unknown>): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
   for (const key in object) {
@@ -65,7 +77,7 @@ export function redactNestedSecrets(object: Record<string, unknown>): Record<str
     for (const secret of nestedSecrets) {
       if (!Object.hasOwn(value, secret)) continue;
       copy ??= { ...object };
-      const masked = copy[key] === value ? { ...value } : (copy[key] as Record<string, unknown>);
+      const masked = copy[key] === value ? shallowCopy(value) : (copy[key] as Record<string, unknown>);
       masked[secret] = '[REDACTED]';
       copy[key] = masked;
     }

@@ -8,12 +8,19 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import type { S3ProfileConfig } from '../../src/config/schema.ts';
 import { finalizeDirect } from '../../src/storage/direct/finalize.ts';
-import { directKeyFor, issueKey } from '../../src/storage/direct/issued-key.ts';
+import {
+  directKeyFor,
+  type IssuedKey,
+  issueKey,
+  type KeyBinding,
+} from '../../src/storage/direct/issued-key.ts';
+import type { DirectUploads } from '../../src/storage/direct/port.ts';
 import { createCleanups } from '../../src/storage/drivers/s3/background-cleanups.ts';
 import type { S3Context } from '../../src/storage/drivers/s3/context.ts';
 import { promoteStaged } from '../../src/storage/drivers/s3/direct-promote.ts';
 import { DIRECT_STAGING_PREFIX } from '../../src/storage/keys.ts';
 import { closeStorages, createLinks, createStorages } from '../../src/storage/registry.ts';
+import type { Storage } from '../../src/storage/storage.ts';
 import { form, pdf, png, sha256 } from '../support/payloads.ts';
 import { useStowage } from '../support/stowage.ts';
 
@@ -587,16 +594,35 @@ describe('direct uploads, promotion above the single-copy limit', () => {
   });
 });
 
+/**
+ * The docs storage built in the test (so its direct-upload port can be wrapped), a freshly issued
+ * key for alice, and its bucket; the storage closed afterwards.
+ */
+async function withStaged(
+  run: (setup: {
+    storage: Storage;
+    direct: DirectUploads;
+    binding: KeyBinding;
+    issued: IssuedKey;
+    bucket: string;
+  }) => Promise<void>,
+): Promise<void> {
+  const storages = createStorages(stowage.config, createLinks(stowage.config));
+  try {
+    const storage = storages.get('docs');
+    const direct = storage?.driver.direct;
+    if (!storage || !direct) throw new Error('the docs storage offers direct uploads');
+    const binding = { storage: 'docs', principal: 'api-key:alice', keyPrefix: '' };
+    const issued = issueKey({ expiresAt: Date.now() + 600_000 }, binding, directKeyFor(SECRET));
+    await run({ storage, direct, binding, issued, bucket: stowage.buckets.docs ?? '' });
+  } finally {
+    await closeStorages(storages);
+  }
+}
+
 describe('direct uploads, bytes sent again while finalize copies them', () => {
   it('the promoted object is checked again: other bytes are deleted, 412, nothing stored', async () => {
-    const storages = createStorages(stowage.config, createLinks(stowage.config));
-    try {
-      const storage = storages.get('docs');
-      const direct = storage?.driver.direct;
-      if (!storage || !direct) throw new Error('the docs storage offers direct uploads');
-      const binding = { storage: 'docs', principal: 'api-key:alice', keyPrefix: '' };
-      const issued = issueKey({ expiresAt: Date.now() + 600_000 }, binding, directKeyFor(SECRET));
-      const bucket = stowage.buckets.docs ?? '';
+    await withStaged(async ({ storage, direct, binding, issued, bucket }) => {
       await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: issued.key, Body: pdf(64 * 1024) }));
       // What a client replaying its presigned PUT does between finalize's check and its copy: bytes
       // of a type the storage refuses. A server that honours the copy's source condition refuses the
@@ -625,8 +651,41 @@ describe('direct uploads, bytes sent again while finalize copies them', () => {
         name: 'NotFound',
       });
       expect(await stowage.backend('docs').leftovers()).toEqual([]);
-    } finally {
-      await closeStorages(storages);
-    }
+    });
+  });
+
+  it('a promoted object S3 would not let us check is deleted, the staged one kept: the retry promotes it', async () => {
+    await withStaged(async ({ storage, direct, binding, issued, bucket }) => {
+      const data = pdf(64 * 1024);
+      await stowage.s3.send(new PutObjectCommand({ Bucket: bucket, Key: issued.key, Body: data }));
+      // The read of the final object's first bytes fails once (as S3 answering 503 would).
+      let failed = false;
+      const flaky = {
+        ...direct,
+        readHead: async (key: string, etag: string, bytes: number) => {
+          if (key.startsWith('docs/') && !failed) {
+            failed = true;
+            throw Object.assign(new Error('S3 is unavailable'), { status: 503, code: 'STORAGE_UNAVAILABLE' });
+          }
+          return direct.readHead(key, etag, bytes);
+        },
+      };
+      await expect(finalizeDirect(storage, flaky, issued, binding, { warn: () => {} })).rejects.toMatchObject(
+        {
+          status: 503,
+        },
+      );
+      const listed = async () =>
+        (await stowage.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `docs/${issued.id}` })))
+          .Contents ?? [];
+      expect(await listed()).toEqual([]);
+      const staged = await stowage.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: issued.key }));
+      expect(staged.ContentLength).toBe(data.length);
+      // Sent again, finalize promotes and checks afresh.
+      const done = await finalizeDirect(storage, direct, issued, binding, { warn: () => {} });
+      expect(done.already).toBe(false);
+      expect(sha256((await stowage.backend('docs').object(`docs/${done.key}`)).body)).toBe(sha256(data));
+      await stowage.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `docs/${done.key}` }));
+    });
   });
 });

@@ -121,7 +121,8 @@ describe('log redaction of secrets in logged objects', () => {
       headers: { authorization: '[REDACTED]', accept: '*/*' },
       key: 'docs/a.pdf',
     });
-    expect((line.err as Record<string, unknown>).credentials).toBe('[REDACTED]');
+    expect(line.err).toMatchObject({ credentials: '[REDACTED]', message: 'boom', type: 'Error' });
+    expect((line.err as { stack?: string }).stack).toContain('boom');
     // The caller's objects are left as they were.
     expect(connection.secretAccessKey).toBe('wJalrXUtnFEMI');
   });

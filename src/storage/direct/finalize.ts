@@ -103,6 +103,11 @@ export async function finalizeDirect(
  * size and the first bytes, which decide the type — is checked again on the promoted object, which
  * the client cannot write to; another object is deleted and the finalize answers as a server that
  * honours the condition would (412: the staged upload changed).
+ *
+ * A promoted object that could not be checked (S3 failed the read) is deleted too, and the staged one
+ * kept: a finalize sent again would otherwise find it by its write id and answer it as done. The
+ * retry promotes and checks afresh. (Should that delete fail as well, the retry does answer the
+ * unchecked object: the one case left, and it takes two S3 failures in a row.)
  */
 async function verifyPromoted(
   storage: Storage,
@@ -113,9 +118,15 @@ async function verifyPromoted(
   head: Buffer,
   removeStaged: () => Promise<void>,
 ): Promise<void> {
-  const same =
-    info.size === size &&
-    (size === 0 || (await direct.readHead(finalKey, info.etag, SNIFF_BYTES)).equals(head));
+  let same: boolean;
+  try {
+    same =
+      info.size === size &&
+      (size === 0 || (await direct.readHead(finalKey, info.etag, SNIFF_BYTES)).equals(head));
+  } catch (error) {
+    await storage.driver.delete(finalKey).catch(() => undefined);
+    throw error;
+  }
   if (same) return;
   await storage.driver.delete(finalKey);
   await removeStaged();

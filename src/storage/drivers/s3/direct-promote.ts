@@ -124,9 +124,15 @@ async function copyInParts(
   const writer = await PartWriter.begin(context, params, { writeId: input.writeId, reserved: reservation });
   try {
     const partSize = Math.max(copyPartSize, Math.ceil(input.size / MAX_PARTS));
+    const from = copySource(context, input.from);
     for (let first = 0, partNumber = 1; first < input.size; first += partSize, partNumber++) {
       const last = Math.min(first + partSize, input.size) - 1;
-      await writer.copyPart(partNumber, { key: input.from, etag: input.etag, first, last });
+      await writer.copyPart(partNumber, {
+        copySource: from,
+        etag: input.etag,
+        first,
+        last,
+      });
     }
     await writer.complete();
   } catch (error) {

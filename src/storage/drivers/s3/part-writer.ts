@@ -13,7 +13,6 @@ import type { S3Context } from './context.ts';
 import { cleanUpUpload, outcomeUnknown, type Reservation, reserve, retractLateWrite } from './create-only.ts';
 import { isUnreachable, toAppError } from './errors.ts';
 import { withIfMatch } from './if-match.ts';
-import { encodeKeyPath } from './sigv4.ts';
 import { storedEtag } from './stored-etag.ts';
 
 /**
@@ -163,22 +162,22 @@ export class PartWriter {
   }
 
   /**
-   * Copies bytes `first`…`last` (inclusive) of `sourceKey` in the same bucket as part `partNumber`,
-   * server-side, only while that object's ETag is `sourceEtag` (in the If-Match form the server takes).
+   * Copies bytes `first`…`last` (inclusive) of `copySource` (`bucket/key`, URL-encoded) as part
+   * `partNumber`, server-side, only while the source's ETag is `etag` (in the If-Match form the
+   * server takes; not every server applies it, see direct-promote.ts).
    */
   async copyPart(
     partNumber: number,
-    source: { key: string; etag: string; first: number; last: number },
+    source: { copySource: string; etag: string; first: number; last: number },
   ): Promise<void> {
-    const { client, bucket } = this.#context;
     const copied = await withIfMatch(source.etag, (CopySourceIfMatch) =>
-      client.send(
+      this.#context.client.send(
         new UploadPartCopyCommand({
-          Bucket: bucket,
+          Bucket: this.#context.bucket,
           Key: this.#key,
           UploadId: this.#uploadId,
           PartNumber: partNumber,
-          CopySource: `${bucket}/${encodeKeyPath(source.key)}`,
+          CopySource: source.copySource,
           CopySourceRange: `bytes=${source.first}-${source.last}`,
           CopySourceIfMatch,
         }),
@@ -186,16 +185,7 @@ export class PartWriter {
     ).catch((error: unknown) => {
       throw toAppError(error, { operation: 'UploadPartCopy' });
     });
-    const result = copied.CopyPartResult;
-    this.#parts.push({
-      PartNumber: partNumber,
-      ETag: result?.ETag,
-      ...(result?.ChecksumCRC32 !== undefined && { ChecksumCRC32: result.ChecksumCRC32 }),
-      ...(result?.ChecksumCRC32C !== undefined && { ChecksumCRC32C: result.ChecksumCRC32C }),
-      ...(result?.ChecksumCRC64NVME !== undefined && { ChecksumCRC64NVME: result.ChecksumCRC64NVME }),
-      ...(result?.ChecksumSHA1 !== undefined && { ChecksumSHA1: result.ChecksumSHA1 }),
-      ...(result?.ChecksumSHA256 !== undefined && { ChecksumSHA256: result.ChecksumSHA256 }),
-    });
+    this.#parts.push(completedPart(partNumber, copied.CopyPartResult ?? {}));
   }
 
   async #sendPart(
@@ -221,15 +211,7 @@ export class PartWriter {
     } catch (error) {
       throw signal?.aborted ? signal.reason : toAppError(error, { operation: 'UploadPart' });
     }
-    this.#parts.push({
-      PartNumber: partNumber,
-      ETag: output.ETag,
-      ...(output.ChecksumCRC32 !== undefined && { ChecksumCRC32: output.ChecksumCRC32 }),
-      ...(output.ChecksumCRC32C !== undefined && { ChecksumCRC32C: output.ChecksumCRC32C }),
-      ...(output.ChecksumCRC64NVME !== undefined && { ChecksumCRC64NVME: output.ChecksumCRC64NVME }),
-      ...(output.ChecksumSHA1 !== undefined && { ChecksumSHA1: output.ChecksumSHA1 }),
-      ...(output.ChecksumSHA256 !== undefined && { ChecksumSHA256: output.ChecksumSHA256 }),
-    });
+    this.#parts.push(completedPart(partNumber, output));
   }
 
   /** Completes the upload from the parts sent; resolves with the stored object's quoted ETag. */
@@ -274,6 +256,19 @@ export class PartWriter {
     });
     return settle(cleanup, failure);
   }
+}
+
+/** A part as the completion names it: its ETag, and whatever checksum S3 answered for it. */
+function completedPart(partNumber: number, answer: Omit<CompletedPart, 'PartNumber'>): CompletedPart {
+  return {
+    PartNumber: partNumber,
+    ETag: answer.ETag,
+    ...(answer.ChecksumCRC32 !== undefined && { ChecksumCRC32: answer.ChecksumCRC32 }),
+    ...(answer.ChecksumCRC32C !== undefined && { ChecksumCRC32C: answer.ChecksumCRC32C }),
+    ...(answer.ChecksumCRC64NVME !== undefined && { ChecksumCRC64NVME: answer.ChecksumCRC64NVME }),
+    ...(answer.ChecksumSHA1 !== undefined && { ChecksumSHA1: answer.ChecksumSHA1 }),
+    ...(answer.ChecksumSHA256 !== undefined && { ChecksumSHA256: answer.ChecksumSHA256 }),
+  };
 }
 
 const settle = (cleanup: Promise<void>, failure: unknown): Promise<void> =>
